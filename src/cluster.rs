@@ -1,0 +1,407 @@
+//! A private PostgreSQL cluster in a folder, for machines with no server configured.
+//!
+//! With no `DATABASE_URL`, the CLI and the examples use `./.hurricane-db/`: initdb on
+//! first use, then start (or reuse) a server that listens on a unix socket inside that
+//! folder and on 127.0.0.1 at a free port. The tests use the same code on throwaway
+//! folders. Local socket connections are trusted (the folder is private to its owner);
+//! TCP connections must present a SCRAM-SHA-256 password, so login users made with
+//! `hurricane-db user add` are really checked.
+//!
+//! PostgreSQL refuses to run as root, so when we are root the server runs as the
+//! `postgres` OS user and owns the folder.
+
+use std::ffi::CString;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::error::{Error, Result};
+
+/// Name of the database the private cluster serves.
+pub const DEFAULT_DATABASE: &str = "hurricane_db";
+/// The cluster's superuser; it can only log in through the private socket.
+pub const SUPERUSER: &str = "postgres";
+/// Folder (relative to the current directory) of the CLI's private cluster.
+pub const DEFAULT_DIR: &str = ".hurricane-db";
+
+const SETTINGS_FILE: &str = "hurricane-db.conf";
+
+/// How durable the cluster must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync on: the data must survive a crash (the CLI's private cluster).
+    Durable,
+    /// fsync off: throwaway clusters for tests and benchmarks, several times faster.
+    Throwaway,
+}
+
+/// A running cluster rooted at `dir`.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    dir: PathBuf,
+    port: u16,
+}
+
+/// Where the server binaries are and who must run them.
+struct Runner {
+    bin: PathBuf,
+    /// `Some((uid, gid))` of the `postgres` OS user when we run as root.
+    as_postgres: Option<(u32, u32)>,
+}
+
+impl Cluster {
+    /// Starts the cluster in `dir` (initdb first if the folder is new), or reuses it if
+    /// it is already running. Safe to call from several processes at once.
+    pub fn ensure(dir: impl AsRef<Path>, durability: Durability) -> Result<Cluster> {
+        let dir = absolute(dir.as_ref())?;
+        // The socket path ("<dir>/.s.PGSQL.<port>") must fit in sun_path (107 bytes).
+        if dir.as_os_str().len() + 18 > 107 {
+            return Err(Error::Cluster(format!(
+                "{} is too long a path for a unix socket (over 89 bytes); run from a shorter \
+                 folder, or set DATABASE_URL",
+                dir.display()
+            )));
+        }
+        let runner = Runner::find()?;
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        runner.give_to_server(&dir)?;
+        let _lock = FolderLock::acquire(&dir)?;
+
+        let data = dir.join("data");
+        if !data.join("PG_VERSION").exists() {
+            runner.initdb(&dir, durability)?;
+        }
+        let port = match running_port(&data) {
+            Some(port) if runner.status(&data)? => port,
+            _ => runner.start(&dir)?,
+        };
+        let cluster = Cluster { dir, port };
+        cluster.create_database(DEFAULT_DATABASE)?;
+        Ok(cluster)
+    }
+
+    /// Stops the cluster in `dir` if it runs. Returns whether it was running.
+    pub fn stop(dir: impl AsRef<Path>) -> Result<bool> {
+        let dir = absolute(dir.as_ref())?;
+        let data = dir.join("data");
+        if !data.join("PG_VERSION").exists() {
+            return Ok(false);
+        }
+        let runner = Runner::find()?;
+        if !runner.status(&data)? {
+            return Ok(false);
+        }
+        runner.pg_ctl(&["stop", "-D", path_str(&data)?, "-m", "fast", "-w"])?;
+        Ok(true)
+    }
+
+    /// The cluster's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// TCP port on 127.0.0.1 (also names the unix socket file).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Superuser URL for `database` over the private unix socket (no password involved).
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgresql://{SUPERUSER}@/{database}?host={}&port={}",
+            percent_encode(&self.dir.to_string_lossy()),
+            self.port
+        )
+    }
+
+    /// URL for a login `user` over TCP; libpq takes the password from `PGPASSWORD`
+    /// or `~/.pgpass`, never from the URL we print.
+    pub fn tcp_url(&self, user: &str, database: &str) -> String {
+        format!(
+            "postgresql://{user}@127.0.0.1:{}/{database}",
+            self.port
+        )
+    }
+
+    /// Creates `database` unless it exists.
+    pub fn create_database(&self, database: &str) -> Result<()> {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+
+        #[derive(QueryableByName)]
+        struct Exists {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            exists: bool,
+        }
+        let mut conn = PgConnection::establish(&self.url("postgres"))?;
+        let found: Exists =
+            diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind::<Text, _>(database)
+                .get_result(&mut conn)?;
+        if !found.exists {
+            diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(database)))
+                .execute(&mut conn)?;
+        }
+        Ok(())
+    }
+}
+
+impl Runner {
+    fn find() -> Result<Runner> {
+        let bin = find_bin_dir().ok_or_else(|| {
+            Error::Cluster(
+                "PostgreSQL server programs (initdb, pg_ctl, postgres) were not found on PATH \
+                 or under /usr/lib/postgresql/*/bin: install the PostgreSQL server (Debian/Ubuntu: \
+                 `apt-get install postgresql`), or set DATABASE_URL to an existing server"
+                    .into(),
+            )
+        })?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let as_postgres = if unsafe { libc::geteuid() } == 0 {
+            Some(postgres_user()?)
+        } else {
+            None
+        };
+        Ok(Runner { bin, as_postgres })
+    }
+
+    /// Runs a server program, as the `postgres` user when we are root.
+    fn run(&self, program: &str, args: &[&str], cwd: &Path) -> Result<Output> {
+        let exe = self.bin.join(program);
+        let mut cmd = match self.as_postgres {
+            Some(_) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(&exe);
+                c
+            }
+            None => Command::new(&exe),
+        };
+        cmd.args(args).current_dir(cwd).env("LC_ALL", "C");
+        cmd.output()
+            .map_err(|e| Error::Cluster(format!("could not run {}: {e}", exe.display())))
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<Output> {
+        let out = self.run("pg_ctl", args, Path::new("/"))?;
+        if !out.status.success() {
+            return Err(Error::Cluster(format!(
+                "pg_ctl {} failed: {}",
+                args.first().unwrap_or(&""),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(out)
+    }
+
+    fn status(&self, data: &Path) -> Result<bool> {
+        Ok(self
+            .run("pg_ctl", &["status", "-D", path_str(data)?], Path::new("/"))?
+            .status
+            .success())
+    }
+
+    /// Makes `path` the server user's, so postgres can write there when we are root.
+    fn give_to_server(&self, path: &Path) -> Result<()> {
+        if let Some((uid, gid)) = self.as_postgres {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid))
+                .map_err(|e| Error::io(path, e))?;
+            // The server user must be able to reach the folder through its parents.
+            let probe = self.run("/usr/bin/test", &["-w", path_str(path)?], Path::new("/"));
+            if !matches!(probe, Ok(ref o) if o.status.success()) {
+                return Err(Error::Cluster(format!(
+                    "{} is not reachable by the postgres OS user (a parent folder is private); \
+                     run from a folder it can reach, or set DATABASE_URL",
+                    path.display()
+                )));
+            }
+        }
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(path, e))
+    }
+
+    fn initdb(&self, dir: &Path, durability: Durability) -> Result<()> {
+        let data = dir.join("data");
+        let out = self.run(
+            "initdb",
+            &[
+                "-D",
+                path_str(&data)?,
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ],
+            dir,
+        )?;
+        if !out.status.success() {
+            return Err(Error::Cluster(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let conf = data.join("postgresql.conf");
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .open(&conf)
+            .map_err(|e| Error::io(&conf, e))?;
+        writeln!(file, "\ninclude_if_exists = '{SETTINGS_FILE}'").map_err(|e| Error::io(&conf, e))?;
+        let mut settings = format!(
+            "listen_addresses = '127.0.0.1'\n\
+             unix_socket_directories = '{}'\n\
+             password_encryption = 'scram-sha-256'\n\
+             lc_messages = 'C'\n\
+             max_connections = 200\n",
+            dir.display().to_string().replace('\'', "''")
+        );
+        if durability == Durability::Throwaway {
+            settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+        }
+        let settings_path = data.join(SETTINGS_FILE);
+        fs::write(&settings_path, settings).map_err(|e| Error::io(&settings_path, e))?;
+        self.give_to_server(&settings_path)?;
+        fs::set_permissions(&settings_path, fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(&settings_path, e))
+    }
+
+    /// Starts the server on a free port and returns the port.
+    fn start(&self, dir: &Path) -> Result<u16> {
+        let data = dir.join("data");
+        let port = free_port()?;
+        let log = dir.join("server.log");
+        let port_opt = format!("-p {port}");
+        self.pg_ctl(&[
+            "start",
+            "-D",
+            path_str(&data)?,
+            "-l",
+            path_str(&log)?,
+            "-o",
+            &port_opt,
+            "-w",
+            "-t",
+            "60",
+        ])
+        .map_err(|e| {
+            let tail = fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = tail.lines().rev().take(5).collect();
+            Error::Cluster(format!(
+                "{e}; last lines of {}: {}",
+                log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ))
+        })?;
+        Ok(port)
+    }
+}
+
+/// Port of a running server, from line 4 of postmaster.pid.
+fn running_port(data: &Path) -> Option<u16> {
+    let pid_file = fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    pid_file.lines().nth(3)?.trim().parse().ok()
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| Error::Cluster(format!("no free TCP port on 127.0.0.1: {e}")))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::Cluster(format!("no free TCP port on 127.0.0.1: {e}")))
+}
+
+fn find_bin_dir() -> Option<PathBuf> {
+    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|p| dir.join(p).is_file());
+    if let Some(path) = std::env::var_os("PATH") {
+        if let Some(dir) = std::env::split_paths(&path).find(|d| has_all(d)) {
+            return Some(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            has_all(&bin).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn postgres_user() -> Result<(u32, u32)> {
+    let name = CString::new("postgres").map_err(|e| Error::Cluster(e.to_string()))?;
+    // SAFETY: getpwnam gets a valid C string; the returned record is read at once,
+    // before any other call could reuse its static buffer.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err(Error::Cluster(
+            "running as root, but there is no `postgres` OS user to run the server as \
+             (PostgreSQL refuses to run as root); install the postgresql package or run as \
+             another user"
+                .into(),
+        ));
+    }
+    // SAFETY: pw is non-null and points to a passwd record.
+    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
+}
+
+/// An exclusive `flock` on `dir/lock`, so two processes never initdb or start at once.
+struct FolderLock(fs::File);
+
+impl FolderLock {
+    fn acquire(dir: &Path) -> Result<FolderLock> {
+        use std::os::fd::AsRawFd;
+        let path = dir.join("lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        // SAFETY: the descriptor is valid for the life of `file`.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(Error::io(&path, std::io::Error::last_os_error()));
+        }
+        Ok(FolderLock(file))
+    }
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is still open.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| Error::io(path, e))
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str()
+        .ok_or_else(|| Error::InvalidInput(format!("path is not UTF-8: {}", path.display())))
+}
+
+/// Double-quotes an SQL identifier.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

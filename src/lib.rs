@@ -1,0 +1,18 @@
+//! `hurricane_db`: the shared PostgreSQL data layer for the International Hurricane
+//! Watchgroup's track data.
+//!
+//! Start with [`Db`]: it owns the connection pool and runs every unit of work as a
+//! closure that commits or rolls back. [`schema`] and [`models`] mirror the
+//! `hurricanes` table; migrations are embedded ([`db::MIGRATIONS`]).
+
+pub mod cli;
+pub mod cluster;
+pub mod db;
+pub mod error;
+pub mod models;
+#[rustfmt::skip]
+pub mod schema;
+
+pub use db::{Db, DbOptions, PooledConn};
+pub use error::{Error, Result};
+pub use models::{Hurricane, HurricaneChanges, NewHurricane};
