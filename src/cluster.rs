@@ -82,9 +82,19 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// Stops the cluster in `dir` if it runs. Returns whether it was running.
+    /// Stops the cluster in `dir` if it runs, letting sessions finish cleanly.
+    /// Returns whether it was running.
     pub fn stop(dir: impl AsRef<Path>) -> Result<bool> {
-        let dir = absolute(dir.as_ref())?;
+        Cluster::stop_with(dir.as_ref(), "fast")
+    }
+
+    /// Stops at once, without a shutdown checkpoint: for throwaway clusters.
+    pub fn stop_immediately(dir: impl AsRef<Path>) -> Result<bool> {
+        Cluster::stop_with(dir.as_ref(), "immediate")
+    }
+
+    fn stop_with(dir: &Path, mode: &str) -> Result<bool> {
+        let dir = absolute(dir)?;
         let data = dir.join("data");
         if !data.join("PG_VERSION").exists() {
             return Ok(false);
@@ -93,7 +103,7 @@ impl Cluster {
         if !runner.status(&data)? {
             return Ok(false);
         }
-        runner.pg_ctl(&["stop", "-D", path_str(&data)?, "-m", "fast", "-w"])?;
+        runner.pg_ctl(&["stop", "-D", path_str(&data)?, "-m", mode, "-w"])?;
         Ok(true)
     }
 

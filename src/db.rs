@@ -169,8 +169,7 @@ impl Db {
     where
         F: FnOnce(&mut PgConnection) -> Result<T>,
     {
-        let mut conn = self.conn()?;
-        scoped(&mut conn, |c| c.transaction(f))
+        scoped(self.conn()?, |c| c.transaction(f))
     }
 
     /// Like [`Db::transaction`] inside a READ ONLY transaction: any write fails with
@@ -179,8 +178,7 @@ impl Db {
     where
         F: FnOnce(&mut PgConnection) -> Result<T>,
     {
-        let mut conn = self.conn()?;
-        scoped(&mut conn, |c| c.build_transaction().read_only().run(f))
+        scoped(self.conn()?, |c| c.build_transaction().read_only().run(f))
     }
 
     /// Pool statistics: (open connections, idle connections).
@@ -242,18 +240,21 @@ pub fn url_from_env_or_private() -> Result<String> {
     }
 }
 
-/// Runs a transaction body so that a panic still ends the transaction: roll back, then
-/// resume the panic. Without this the connection would go back to r2d2 mid-transaction.
+/// Runs a transaction body so that a panic still ends the transaction: roll back, give
+/// the connection back to the pool, then resume the panic. (Diesel's r2d2 manager
+/// discards any connection dropped while the thread is panicking, so the connection
+/// must be returned before the panic resumes.)
 pub(crate) fn scoped<T>(
-    conn: &mut PgConnection,
+    mut conn: PooledConn,
     body: impl FnOnce(&mut PgConnection) -> Result<T>,
 ) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(|| body(&mut *conn))) {
+    match catch_unwind(AssertUnwindSafe(|| body(&mut conn))) {
         Ok(result) => result,
         Err(panic) => {
             // Diesel's depth is still 1: roll back so the pool gets a clean connection.
             // If that fails the connection is marked broken and r2d2 discards it.
-            let _ = AnsiTransactionManager::rollback_transaction(conn);
+            let _ = AnsiTransactionManager::rollback_transaction(&mut *conn);
+            drop(conn);
             resume_unwind(panic)
         }
     }

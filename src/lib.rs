@@ -12,6 +12,7 @@ pub mod error;
 pub mod models;
 #[rustfmt::skip]
 pub mod schema;
+pub mod testing;
 
 pub use db::{Db, DbOptions, PooledConn};
 pub use error::{Error, Result};
