@@ -162,8 +162,8 @@ impl Runner {
     fn find() -> Result<Runner> {
         let bin = find_bin_dir().ok_or_else(|| {
             Error::Cluster(
-                "PostgreSQL server programs (initdb, pg_ctl, postgres) were not found on PATH \
-                 or under /usr/lib/postgresql/*/bin: install the PostgreSQL server (Debian/Ubuntu: \
+                "PostgreSQL server programs (initdb, pg_ctl, postgres) were not found in \
+                 HURRICANE_DB_PG_BIN, on PATH or under /usr/lib/postgresql/*/bin: install the PostgreSQL server (Debian/Ubuntu: \
                  `apt-get install postgresql`), or set DATABASE_URL to an existing server"
                     .into(),
             )
@@ -324,8 +324,14 @@ fn free_port() -> Result<u16> {
         .map_err(|e| Error::Cluster(format!("no free TCP port on 127.0.0.1: {e}")))
 }
 
+/// `HURRICANE_DB_PG_BIN` if set (a chosen version), else PATH, else the newest
+/// `/usr/lib/postgresql/*/bin` (Debian keeps server programs off PATH).
 fn find_bin_dir() -> Option<PathBuf> {
     let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|p| dir.join(p).is_file());
+    if let Some(dir) = std::env::var_os("HURRICANE_DB_PG_BIN") {
+        let dir = PathBuf::from(dir);
+        return has_all(&dir).then_some(dir);
+    }
     if let Some(path) = std::env::var_os("PATH") {
         if let Some(dir) = std::env::split_paths(&path).find(|d| has_all(d)) {
             return Some(dir);
