@@ -129,10 +129,7 @@ impl Cluster {
     /// URL for a login `user` over TCP; libpq takes the password from `PGPASSWORD`
     /// or `~/.pgpass`, never from the URL we print.
     pub fn tcp_url(&self, user: &str, database: &str) -> String {
-        format!(
-            "postgresql://{user}@127.0.0.1:{}/{database}",
-            self.port
-        )
+        format!("postgresql://{user}@127.0.0.1:{}/{database}", self.port)
     }
 
     /// Creates `database` unless it exists.
@@ -215,8 +212,7 @@ impl Runner {
     /// Makes `path` the server user's, so postgres can write there when we are root.
     fn give_to_server(&self, path: &Path) -> Result<()> {
         if let Some((uid, gid)) = self.as_postgres {
-            std::os::unix::fs::chown(path, Some(uid), Some(gid))
-                .map_err(|e| Error::io(path, e))?;
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| Error::io(path, e))?;
             // The server user must be able to reach the folder through its parents.
             let probe = self.run("/usr/bin/test", &["-w", path_str(path)?], Path::new("/"));
             if !matches!(probe, Ok(ref o) if o.status.success()) {
@@ -227,8 +223,7 @@ impl Runner {
                 )));
             }
         }
-        fs::set_permissions(path, fs::Permissions::from_mode(0o700))
-            .map_err(|e| Error::io(path, e))
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(path, e))
     }
 
     fn initdb(&self, dir: &Path, durability: Durability) -> Result<()> {
@@ -259,7 +254,8 @@ impl Runner {
             .append(true)
             .open(&conf)
             .map_err(|e| Error::io(&conf, e))?;
-        writeln!(file, "\ninclude_if_exists = '{SETTINGS_FILE}'").map_err(|e| Error::io(&conf, e))?;
+        writeln!(file, "\ninclude_if_exists = '{SETTINGS_FILE}'")
+            .map_err(|e| Error::io(&conf, e))?;
         let mut settings = format!(
             "listen_addresses = '127.0.0.1'\n\
              unix_socket_directories = '{}'\n\
@@ -327,7 +323,11 @@ fn free_port() -> Result<u16> {
 /// `HURRICANE_DB_PG_BIN` if set (a chosen version), else PATH, else the newest
 /// `/usr/lib/postgresql/*/bin` (Debian keeps server programs off PATH).
 fn find_bin_dir() -> Option<PathBuf> {
-    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|p| dir.join(p).is_file());
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|p| dir.join(p).is_file())
+    };
     if let Some(dir) = std::env::var_os("HURRICANE_DB_PG_BIN") {
         let dir = PathBuf::from(dir);
         return has_all(&dir).then_some(dir);

@@ -69,14 +69,12 @@ impl DbOptions {
 fn env_number(name: &str) -> Result<Option<u64>> {
     match std::env::var(name) {
         Ok(value) => value.trim().parse::<u64>().map(Some).map_err(|_| {
-            Error::InvalidInput(format!(
-                "{name} \"{value}\": expected a whole number"
-            ))
+            Error::InvalidInput(format!("{name} \"{value}\": expected a whole number"))
         }),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::InvalidInput(format!(
-            "{name} is not valid UTF-8"
-        ))),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::InvalidInput(format!("{name} is not valid UTF-8")))
+        }
     }
 }
 
@@ -84,7 +82,9 @@ fn env_number(name: &str) -> Result<Option<u64>> {
 pub fn database_url_from_env() -> Option<String> {
     // A missing .env is normal; a malformed one should not hide the environment.
     let _ = dotenvy::dotenv();
-    std::env::var("DATABASE_URL").ok().filter(|u| !u.trim().is_empty())
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
 }
 
 /// The shared database, behind an r2d2 pool. Cheap to clone; clones share the pool.
@@ -172,6 +172,20 @@ impl Db {
         scoped(self.conn()?, |c| c.transaction(f))
     }
 
+    /// Like [`Db::transaction`], and the audit trail names `app_user` for every change
+    /// made in it. The name is set with `set_config(..., true)`: it lives only as long
+    /// as this transaction, so it never leaks to the next user of the pooled
+    /// connection and works behind a transaction-pooling proxy.
+    pub fn transaction_as<T, F>(&self, app_user: &str, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T>,
+    {
+        self.transaction(|conn| {
+            set_app_user(conn, app_user)?;
+            f(conn)
+        })
+    }
+
     /// Like [`Db::transaction`] inside a READ ONLY transaction: any write fails with
     /// [`Error::ReadOnly`].
     pub fn read<T, F>(&self, f: F) -> Result<T>
@@ -219,6 +233,20 @@ impl Db {
             .map_err(|e| Error::Migration(e.to_string()))?;
         Ok(pending.iter().map(|m| m.name().to_string()).collect())
     }
+}
+
+/// Names the application end user for the rest of the current transaction.
+pub fn set_app_user(conn: &mut PgConnection, app_user: &str) -> Result<()> {
+    use diesel::RunQueryDsl;
+    if app_user.trim().is_empty() {
+        return Err(Error::InvalidInput(
+            "app user: expected a non-empty name".into(),
+        ));
+    }
+    diesel::sql_query("SELECT set_config('hurricane_db.app_user', $1, true)")
+        .bind::<diesel::sql_types::Text, _>(app_user)
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Applies pending migrations on one connection; returns the versions applied.

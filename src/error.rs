@@ -57,6 +57,10 @@ pub enum Error {
     #[error("invalid input: {0}")]
     InvalidInput(String),
 
+    /// A load found bad rows and wrote nothing; lists the first of them.
+    #[error("{0}")]
+    Rejected(Box<crate::ingest::Rejected>),
+
     /// Starting or stopping the private PostgreSQL cluster failed.
     #[error("{0}")]
     Cluster(String),

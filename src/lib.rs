@@ -9,7 +9,9 @@ pub mod cli;
 pub mod cluster;
 pub mod db;
 pub mod error;
+pub mod ingest;
 pub mod models;
+pub mod queries;
 #[rustfmt::skip]
 pub mod schema;
 pub mod testing;

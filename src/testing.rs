@@ -81,7 +81,11 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
         let sql = match template {
-            Some(t) => format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(t)),
+            Some(t) => format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident(&name),
+                quote_ident(t)
+            ),
             None => format!("CREATE DATABASE {}", quote_ident(&name)),
         };
         admin_execute(cluster, &sql);
@@ -100,7 +104,10 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(cluster) = CLUSTER.get() {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&self.name));
+            let sql = format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&self.name)
+            );
             if let Ok(mut conn) = PgConnection::establish(&cluster.url("postgres")) {
                 let _ = diesel::sql_query(sql).execute(&mut conn);
             }
@@ -118,7 +125,10 @@ pub fn admin_execute(cluster: &Cluster, sql: &str) {
 }
 
 fn build_template(cluster: &Cluster) {
-    admin_execute(cluster, &format!("CREATE DATABASE {}", quote_ident(TEMPLATE)));
+    admin_execute(
+        cluster,
+        &format!("CREATE DATABASE {}", quote_ident(TEMPLATE)),
+    );
     let mut conn = PgConnection::establish(&cluster.url(TEMPLATE))
         .unwrap_or_else(|e| panic!("connect to template: {e}"));
     run_pending_migrations(&mut conn).unwrap_or_else(|e| panic!("migrate template: {e}"));
@@ -163,7 +173,10 @@ fn reap_stale_clusters() {
 /// A valid observation with the given FID (HURRICANE ANDREW's landfall, 1992-08-24).
 pub fn sample_observation(fid: i32) -> crate::models::NewHurricane {
     use chrono::TimeZone;
-    let dec = |s: &str| s.parse::<bigdecimal::BigDecimal>().expect("literal decimal");
+    let dec = |s: &str| {
+        s.parse::<bigdecimal::BigDecimal>()
+            .expect("literal decimal")
+    };
     crate::models::NewHurricane {
         fid,
         timestamp: chrono::Utc

@@ -45,7 +45,10 @@ fn private_cluster_starts_serves_stops_and_keeps_data() {
     assert!(work.path().join(".hurricane-db/data/PG_VERSION").exists());
 
     let url = stdout(&cli(work.path(), &["db", "url"]));
-    assert!(url.starts_with("postgresql://postgres@/hurricane_db?host="), "{url}");
+    assert!(
+        url.starts_with("postgresql://postgres@/hurricane_db?host="),
+        "{url}"
+    );
     {
         let mut conn = PgConnection::establish(&url).expect("connect with the printed URL");
         diesel::sql_query(
@@ -64,7 +67,10 @@ fn private_cluster_starts_serves_stops_and_keeps_data() {
     assert!(stopped.starts_with("db stop: stopped"), "{stopped}");
     assert!(PgConnection::establish(&url).is_err(), "server is down");
     let stopped_twice = stdout(&cli(work.path(), &["db", "stop"]));
-    assert!(stopped_twice.starts_with("db stop: was not running"), "{stopped_twice}");
+    assert!(
+        stopped_twice.starts_with("db stop: was not running"),
+        "{stopped_twice}"
+    );
 
     // A later start finds the data where it was.
     let url2 = stdout(&cli(work.path(), &["db", "url"]));
@@ -94,7 +100,10 @@ fn missing_postgresql_is_one_clear_sentence() {
             && err.contains("apt-get install postgresql"),
         "{err}"
     );
-    assert!(!work.path().join(".hurricane-db").exists(), "nothing half-made");
+    assert!(
+        !work.path().join(".hurricane-db").exists(),
+        "nothing half-made"
+    );
 }
 
 #[test]
@@ -103,7 +112,10 @@ fn a_bad_database_url_is_reported_without_its_password() {
     let out = Command::new(env!("CARGO_BIN_EXE_hurricane-db"))
         .arg("migrate")
         .current_dir(work.path())
-        .env("DATABASE_URL", "postgresql://ihw:Hunter2Secret@127.0.0.1:1/ihw")
+        .env(
+            "DATABASE_URL",
+            "postgresql://ihw:Hunter2Secret@127.0.0.1:1/ihw",
+        )
         .env("HURRICANE_DB_CONNECT_TIMEOUT_SECS", "1")
         .output()
         .unwrap();

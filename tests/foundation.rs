@@ -72,7 +72,9 @@ fn each_check_constraint_rejects_impossible_rows() {
         ("hurricanes_wind_kts_nonnegative", |r, _| r.wind_kts = -1),
         ("hurricanes_pressure_range", |r, _| r.pressure = Some(799)),
         ("hurricanes_pressure_range", |r, _| r.pressure = Some(1101)),
-        ("hurricanes_shape_length_nonnegative", |r, d| r.shape_length = d("-0.000001")),
+        ("hurricanes_shape_length_nonnegative", |r, d| {
+            r.shape_length = d("-0.000001")
+        }),
     ];
     for (i, (expected, spoil)) in cases.iter().enumerate() {
         let mut row = sample_observation(100 + i as i32);
@@ -121,9 +123,13 @@ fn numerics_and_times_stay_exact() {
     let t = TestDb::new();
     let row = sample_observation(11);
     insert(&t.db, &row).unwrap();
-    let back: Hurricane = t
-        .db
-        .read(|conn| Ok(hurricanes::table.find(11).select(Hurricane::as_select()).first(conn)?))
+    let back: Hurricane =
+        t.db.read(|conn| {
+            Ok(hurricanes::table
+                .find(11)
+                .select(Hurricane::as_select())
+                .first(conn)?)
+        })
         .unwrap();
     assert_eq!(back.shape_length.to_string(), "1.140175");
     assert_eq!(back.lat.to_string(), "25.500000");
@@ -135,9 +141,8 @@ fn numerics_and_times_stay_exact() {
         name: Some("O'BRIEN".into()),
         ..Default::default()
     };
-    let updated: Hurricane = t
-        .db
-        .transaction(|conn| {
+    let updated: Hurricane =
+        t.db.transaction(|conn| {
             Ok(diesel::update(hurricanes::table.find(11))
                 .set(&changes)
                 .returning(Hurricane::as_returning())
@@ -160,10 +165,9 @@ fn committed_writes_are_visible_rolled_back_ones_are_not() {
         Err(Error::InvalidInput("changed my mind".into()))
     });
     assert!(matches!(failed, Err(Error::InvalidInput(_))));
-    let ids: Vec<i32> = t
-        .db
-        .read(|conn| Ok(hurricanes::table.select(hurricanes::fid).load(conn)?))
-        .unwrap();
+    let ids: Vec<i32> =
+        t.db.read(|conn| Ok(hurricanes::table.select(hurricanes::fid).load(conn)?))
+            .unwrap();
     assert_eq!(ids, vec![1]);
 }
 
@@ -270,7 +274,11 @@ fn hundred_closures_leave_the_pool_clean() {
     .load(&mut observer)
     .unwrap();
     let states: Vec<&str> = sessions.iter().map(|a| a.state.as_str()).collect();
-    assert_eq!(states, vec!["idle", "idle"], "no session left idle in transaction");
+    assert_eq!(
+        states,
+        vec!["idle", "idle"],
+        "no session left idle in transaction"
+    );
 }
 
 #[test]

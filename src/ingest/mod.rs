@@ -1,0 +1,478 @@
+//! Loading the IHW CSV: exact, streaming, all-or-nothing, idempotent.
+//!
+//! The file is parsed while it streams to PostgreSQL with COPY, so memory stays flat.
+//! Into an empty table the rows go straight in; otherwise they go to a temporary
+//! staging table and one set-based merge inserts new FIDs and updates only rows whose
+//! values are DISTINCT FROM the staged ones (an unchanged row is never touched: no
+//! dead tuple, no audit row). Everything runs in one transaction: a bad row means
+//! nothing is written, unless a quarantine file takes the bad rows.
+
+mod encode;
+mod merge;
+mod parse;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use diesel::pg::PgConnection;
+
+pub use encode::CopyFormat;
+pub use parse::{RowError, HEADER};
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+
+/// How a load treats bad rows and what it shows.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `None`: any bad row aborts the load and nothing is written.
+    /// `Some(file)`: good rows load; bad rows go to `file` with line and reason.
+    pub quarantine: Option<PathBuf>,
+    /// How many row errors to keep for the report (`None`: all of them).
+    pub max_errors: Option<usize>,
+    /// COPY wire format (binary unless measured otherwise).
+    pub format: CopyFormat,
+    /// Draw a progress bar on stderr when it is a terminal.
+    pub progress: bool,
+    /// The application end user the audit trail should name.
+    pub app_user: Option<String>,
+}
+
+impl LoadOptions {
+    /// The CLI's defaults: all-or-nothing, first 10 errors listed, progress on a terminal.
+    pub fn new() -> Self {
+        LoadOptions {
+            max_errors: Some(10),
+            progress: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// What a load did. `Display` is the one-line summary scripts parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadSummary {
+    /// File name as shown in messages.
+    pub source: String,
+    /// Good data rows in the file.
+    pub rows: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    /// Rows in the table whose FID is not in the file (left alone).
+    pub not_in_file: u64,
+    /// Wall time of the whole load.
+    pub elapsed: Duration,
+    /// Time spent parsing and encoding rows (overlaps `copy`).
+    pub parse: Duration,
+    /// Wall time of the COPY statement, parsing included.
+    pub copy: Duration,
+    /// Wall time of the merge (zero when the table was empty and rows went straight in).
+    pub merge: Duration,
+}
+
+impl fmt::Display for LoadSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "loaded {}: {} rows, {} inserted, {} updated, {} unchanged, {} rejected, {} not in file in {:.2} s",
+            self.source,
+            self.rows,
+            self.inserted,
+            self.updated,
+            self.unchanged,
+            self.rejected,
+            self.not_in_file,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// A load refused because of bad rows; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// File name as shown in messages.
+    pub source: String,
+    /// Good rows that were not loaded because of the bad ones.
+    pub good_rows: u64,
+    /// Number of bad rows (may exceed `errors.len()`).
+    pub total: u64,
+    /// The first bad rows, in file order.
+    pub errors: Vec<RowError>,
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} bad row{}, nothing loaded",
+            self.source,
+            self.total,
+            if self.total == 1 { "" } else { "s" }
+        )?;
+        for e in &self.errors {
+            write!(f, "\n  {}", e.display_in(&self.source))?;
+        }
+        let more = self.total - self.errors.len() as u64;
+        if more > 0 {
+            write!(f, "\n  ... and {more} more (--all-errors lists them all)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads an IHW CSV file in one transaction (attributed to `options.app_user`).
+pub fn load_path(db: &Db, path: impl AsRef<Path>, options: &LoadOptions) -> Result<LoadSummary> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let source = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let run = |conn: &mut PgConnection| load_reader(conn, file, &source, size, options);
+    let mut summary = match &options.app_user {
+        Some(user) => db.transaction_as(user, run),
+        None => db.transaction(run),
+    };
+    // Point duplicate FIDs at their first line (needs a second read; errors only).
+    if let Err(Error::Rejected(rejected)) = &mut summary {
+        merge_first_lines(path, rejected);
+    }
+    summary
+}
+
+/// Loads IHW CSV from `reader` on `conn`, inside the caller's transaction.
+///
+/// `size` (bytes, 0 if unknown) only drives the progress bar. On bad rows without a
+/// quarantine this returns [`Error::Rejected`]: the caller's transaction must then be
+/// rolled back, which [`Db::transaction`] does.
+pub fn load_reader(
+    conn: &mut PgConnection,
+    reader: impl Read,
+    source: &str,
+    size: u64,
+    options: &LoadOptions,
+) -> Result<LoadSummary> {
+    let started = Instant::now();
+    let mut quarantine = match &options.quarantine {
+        Some(path) => Some(Quarantine::create(path)?),
+        None => None,
+    };
+    let target = merge::prepare(conn)?;
+    let state = RefCell::new(Stream {
+        reader: Some(
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .buffer_capacity(1 << 16)
+                .from_reader(BufReader::with_capacity(1 << 16, reader)),
+        ),
+        source,
+        options,
+        quarantine: quarantine.as_mut(),
+        fids: FidSet::default(),
+        rows: 0,
+        rejected: 0,
+        errors: Vec::new(),
+        parse: Duration::ZERO,
+        progress: progress_bar(options.progress, size),
+    });
+    let copy_started = Instant::now();
+    merge::copy(conn, target, options.format, |sink| {
+        state.borrow_mut().run(sink)
+    })?;
+    let copy = copy_started.elapsed();
+    let stream = state.into_inner();
+    if let Some(bar) = &stream.progress {
+        bar.finish_and_clear();
+    }
+    if stream.rejected > 0 && options.quarantine.is_none() {
+        return Err(Error::Rejected(Box::new(Rejected {
+            source: source.to_string(),
+            good_rows: stream.rows,
+            total: stream.rejected,
+            errors: stream.errors,
+        })));
+    }
+    let (rows, rejected, parse) = (stream.rows, stream.rejected, stream.parse);
+    let merge_started = Instant::now();
+    let counts = merge::finish(conn, target, rows)?;
+    let merge = merge_started.elapsed();
+    if let (Some(q), Some(path)) = (quarantine, &options.quarantine) {
+        q.finish(path)?;
+    }
+    Ok(LoadSummary {
+        source: source.to_string(),
+        rows,
+        inserted: counts.inserted,
+        updated: counts.updated,
+        unchanged: rows - counts.inserted - counts.updated,
+        rejected,
+        not_in_file: counts.not_in_file,
+        elapsed: started.elapsed(),
+        parse,
+        copy,
+        merge,
+    })
+}
+
+/// The parsing side of the COPY, driven from inside Diesel's copy callback.
+struct Stream<'a, R: Read> {
+    reader: Option<csv::Reader<BufReader<R>>>,
+    source: &'a str,
+    options: &'a LoadOptions,
+    quarantine: Option<&'a mut Quarantine>,
+    fids: FidSet,
+    rows: u64,
+    rejected: u64,
+    errors: Vec<RowError>,
+    parse: Duration,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+const FLUSH_AT: usize = 1 << 16;
+
+impl<R: Read> Stream<'_, R> {
+    fn run(&mut self, sink: &mut dyn Write) -> Result<()> {
+        let Some(mut reader) = self.reader.take() else {
+            return Ok(());
+        };
+        let format = self.options.format;
+        let mut record = csv::ByteRecord::new();
+        let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
+        let tick = Instant::now();
+        format.begin(&mut buf);
+
+        // Header: line 1, a UTF-8 BOM allowed.
+        if !self.read(&mut reader, &mut record)? {
+            return Err(Error::InvalidInput(format!(
+                "{}: empty file: expected the header {}",
+                self.source,
+                HEADER.join(",")
+            )));
+        }
+        let mut fields: Vec<&[u8]> = record.iter().collect();
+        if let Some(first) = fields.first_mut() {
+            *first = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
+        }
+        parse::check_header(&fields).map_err(|e| Error::InvalidInput(e.display_in(self.source)))?;
+
+        let mut parse_time = tick.elapsed();
+        let mut last_tick = Instant::now();
+        while self.read(&mut reader, &mut record)? {
+            let t = Instant::now();
+            let line = record.position().map_or(0, |p| p.line());
+            let checked = parse::parse_record(line, &record).and_then(|o| {
+                if self.fids.insert(o.fid) {
+                    Ok(o)
+                } else {
+                    Err(duplicate_fid(line, &record[0]))
+                }
+            });
+            match checked {
+                Ok(o) => {
+                    self.rows += 1;
+                    // Once the load is doomed, keep checking rows but send nothing.
+                    if self.rejected == 0 || self.quarantine.is_some() {
+                        format.row(&o, &mut buf);
+                    }
+                }
+                Err(e) => self.reject(e, &record)?,
+            }
+            parse_time += t.elapsed();
+            if buf.len() >= FLUSH_AT {
+                sink.write_all(&buf).map_err(copy_failed)?;
+                buf.clear();
+            }
+            if let Some(bar) = &self.progress {
+                if last_tick.elapsed() >= Duration::from_millis(100) {
+                    last_tick = Instant::now();
+                    bar.set_position(record.position().map_or(0, |p| p.byte()));
+                    let rate = self.rows as f64 / tick.elapsed().as_secs_f64().max(1e-9);
+                    bar.set_message(format!("{} rows, {:.0} rows/s", self.rows, rate));
+                }
+            }
+        }
+        format.end(&mut buf);
+        sink.write_all(&buf).map_err(copy_failed)?;
+        self.parse = parse_time;
+        Ok(())
+    }
+
+    fn read(
+        &self,
+        reader: &mut csv::Reader<BufReader<R>>,
+        record: &mut csv::ByteRecord,
+    ) -> Result<bool> {
+        reader
+            .read_byte_record(record)
+            .map_err(|e| match e.into_kind() {
+                csv::ErrorKind::Io(io) => Error::io(self.source, io),
+                other => Error::InvalidInput(format!("{}: {other:?}", self.source)),
+            })
+    }
+
+    fn reject(&mut self, error: RowError, record: &csv::ByteRecord) -> Result<()> {
+        self.rejected += 1;
+        if let Some(q) = self.quarantine.as_deref_mut() {
+            q.write(&error, record)?;
+        }
+        if self
+            .options
+            .max_errors
+            .is_none_or(|max| self.errors.len() < max)
+        {
+            self.errors.push(error);
+        }
+        Ok(())
+    }
+}
+
+fn copy_failed(e: std::io::Error) -> Error {
+    Error::Database {
+        message: format!("COPY failed: {e}"),
+    }
+}
+
+fn duplicate_fid(line: u64, raw: &[u8]) -> RowError {
+    RowError {
+        line,
+        column: Some("FID"),
+        value: Some(String::from_utf8_lossy(raw).into_owned()),
+        expected: DUPLICATE.to_string(),
+    }
+}
+
+const DUPLICATE: &str = "duplicate: expected each FID once in the file";
+
+/// Rewrites duplicate-FID errors to name the line where the FID was first used.
+fn merge_first_lines(path: &Path, rejected: &mut Rejected) {
+    let wanted: HashSet<&str> = rejected
+        .errors
+        .iter()
+        .filter(|e| e.expected == DUPLICATE)
+        .filter_map(|e| e.value.as_deref())
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let Ok(file) = File::open(path) else { return };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(BufReader::new(file));
+    let mut first: std::collections::HashMap<String, u64> = Default::default();
+    let mut record = csv::ByteRecord::new();
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        if let (Some(fid), Some(pos)) = (record.get(0), record.position()) {
+            let fid = String::from_utf8_lossy(fid);
+            if wanted.contains(fid.as_ref()) && !first.contains_key(fid.as_ref()) {
+                first.insert(fid.into_owned(), pos.line());
+            }
+        }
+    }
+    for e in &mut rejected.errors {
+        if e.expected == DUPLICATE {
+            if let Some(line) = e.value.as_ref().and_then(|v| first.get(v)) {
+                e.expected = format!("duplicate: FID already used on line {line}");
+            }
+        }
+    }
+}
+
+/// FIDs seen so far: a bitmap for the dense low range (8 MiB at most), a hash set
+/// above it, so memory stays flat for files of any length with sequential FIDs.
+#[derive(Default)]
+struct FidSet {
+    bits: Vec<u64>,
+    sparse: HashSet<i32>,
+}
+
+impl FidSet {
+    const DENSE_LIMIT: usize = 1 << 26;
+
+    /// Adds `fid`; false if it was already there.
+    fn insert(&mut self, fid: i32) -> bool {
+        let i = fid as usize;
+        if i >= Self::DENSE_LIMIT {
+            return self.sparse.insert(fid);
+        }
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        if word >= self.bits.len() {
+            self.bits.resize((word + 1).next_power_of_two(), 0);
+        }
+        let seen = self.bits[word] & bit != 0;
+        self.bits[word] |= bit;
+        !seen
+    }
+}
+
+/// Rejected rows with line and reason; written beside the target and renamed into
+/// place only when the load commits, so a failed load leaves no half-written file.
+struct Quarantine {
+    writer: csv::Writer<File>,
+    temp: PathBuf,
+}
+
+impl Quarantine {
+    fn create(path: &Path) -> Result<Quarantine> {
+        let mut temp = path.as_os_str().to_owned();
+        temp.push(".partial");
+        let temp = PathBuf::from(temp);
+        let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
+        let mut writer = csv::Writer::from_writer(file);
+        let mut header = vec!["LINE", "ERROR"];
+        header.extend(HEADER);
+        writer
+            .write_record(&header)
+            .map_err(|e| quarantine_error(&temp, e))?;
+        Ok(Quarantine { writer, temp })
+    }
+
+    fn write(&mut self, error: &RowError, record: &csv::ByteRecord) -> Result<()> {
+        let reason = error.reason();
+        let line = error.line.to_string();
+        let mut row: Vec<&[u8]> = vec![line.as_bytes(), reason.as_bytes()];
+        row.extend(record.iter());
+        self.writer
+            .write_record(&row)
+            .map_err(|e| quarantine_error(&self.temp, e))
+    }
+
+    fn finish(mut self, path: &Path) -> Result<()> {
+        self.writer.flush().map_err(|e| Error::io(&self.temp, e))?;
+        std::fs::rename(&self.temp, path).map_err(|e| Error::io(path, e))
+    }
+}
+
+impl Drop for Quarantine {
+    fn drop(&mut self) {
+        // After a successful finish the temp file is gone and this does nothing.
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+fn quarantine_error(path: &Path, e: csv::Error) -> Error {
+    Error::io(path, std::io::Error::other(e.to_string()))
+}
+
+fn progress_bar(wanted: bool, size: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(size);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{wide_bar} {percent:>3}% {msg} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
