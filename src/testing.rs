@@ -55,7 +55,11 @@ pub struct TestDb {
     pub url: String,
     /// A pool on this database (size from [`DbOptions::default`]).
     pub db: Db,
+    // Declared last: fields drop in order, so the pool closes before the drop.
+    _drop: DropDatabase,
 }
+
+struct DropDatabase(String);
 
 impl TestDb {
     /// A migrated database cloned from the template.
@@ -92,7 +96,12 @@ impl TestDb {
         let url = cluster.url(&name);
         let db = Db::connect_with(&url, options)
             .unwrap_or_else(|e| panic!("cannot connect to {name}: {e}"));
-        TestDb { name, url, db }
+        TestDb {
+            _drop: DropDatabase(name.clone()),
+            name,
+            url,
+            db,
+        }
     }
 
     /// A plain connection outside the pool (e.g. to observe the pool's sessions).

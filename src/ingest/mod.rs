@@ -181,15 +181,24 @@ pub fn load_reader(
         rows: 0,
         rejected: 0,
         errors: Vec::new(),
+        fatal: None,
         parse: Duration::ZERO,
         progress: progress_bar(options.progress, size),
     });
     let copy_started = Instant::now();
-    merge::copy(conn, target, options.format, |sink| {
-        state.borrow_mut().run(sink)
-    })?;
+    let copied = merge::copy(conn, target, options.format, |sink| {
+        let mut stream = state.borrow_mut();
+        stream.run(sink).map_err(|e| {
+            stream.fatal = Some(e);
+            Error::InvalidInput("load aborted".into())
+        })
+    });
     let copy = copy_started.elapsed();
-    let stream = state.into_inner();
+    let mut stream = state.into_inner();
+    if let Some(fatal) = stream.fatal.take() {
+        return Err(fatal);
+    }
+    copied?;
     if let Some(bar) = &stream.progress {
         bar.finish_and_clear();
     }
@@ -233,6 +242,8 @@ struct Stream<'a, R: Read> {
     rows: u64,
     rejected: u64,
     errors: Vec<RowError>,
+    /// Why the stream stopped early; Diesel would only pass on its message.
+    fatal: Option<Error>,
     parse: Duration,
     progress: Option<indicatif::ProgressBar>,
 }
@@ -427,7 +438,7 @@ impl Quarantine {
         temp.push(".partial");
         let temp = PathBuf::from(temp);
         let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
-        let mut writer = csv::Writer::from_writer(file);
+        let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(file);
         let mut header = vec!["LINE", "ERROR"];
         header.extend(HEADER);
         writer

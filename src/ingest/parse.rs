@@ -105,17 +105,19 @@ pub(crate) fn check_header(fields: &[&[u8]]) -> Result<(), RowError> {
     for (i, expected) in HEADER.iter().enumerate() {
         match fields.get(i) {
             Some(got) if trim(got) == expected.as_bytes() => {}
-            Some(got) => return Err(RowError {
-                line: 1,
-                column: None,
-                value: None,
-                expected: format!(
+            Some(got) => {
+                return Err(RowError {
+                    line: 1,
+                    column: None,
+                    value: None,
+                    expected: format!(
                     "header column {} is \"{}\", expected \"{expected}\" (the header must be {})",
                     i + 1,
                     String::from_utf8_lossy(got),
                     HEADER.join(",")
                 ),
-            }),
+                })
+            }
             None => {
                 return Err(RowError::line(
                     1,
