@@ -61,6 +61,12 @@ pub struct TestDb {
 
 struct DropDatabase(String);
 
+impl Default for TestDb {
+    fn default() -> Self {
+        TestDb::new()
+    }
+}
+
 impl TestDb {
     /// A migrated database cloned from the template.
     pub fn new() -> TestDb {
@@ -110,12 +116,12 @@ impl TestDb {
     }
 }
 
-impl Drop for TestDb {
+impl Drop for DropDatabase {
     fn drop(&mut self) {
         if let Some(cluster) = CLUSTER.get() {
             let sql = format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote_ident(&self.name)
+                quote_ident(&self.0)
             );
             if let Ok(mut conn) = PgConnection::establish(&cluster.url("postgres")) {
                 let _ = diesel::sql_query(sql).execute(&mut conn);
