@@ -53,6 +53,9 @@ enum Command {
         /// Application end user to name in the audit trail.
         #[arg(long, value_name = "NAME")]
         app_user: Option<String>,
+        /// Also print the time of each phase (parse, COPY, merge) to stderr.
+        #[arg(long)]
+        timings: bool,
     },
     /// Migrate, load the bundled sample and print a short analyst report.
     Demo,
@@ -143,6 +146,7 @@ fn run(cli: Cli) -> Result<()> {
             all_errors,
             format,
             app_user,
+            timings,
         } => {
             let db = open_db()?;
             let options = LoadOptions {
@@ -155,7 +159,10 @@ fn run(cli: Cli) -> Result<()> {
                 progress: true,
                 app_user,
             };
-            report_load(load_path(&db, &path, &options), &path, started)?;
+            let summary = report_load(load_path(&db, &path, &options), &path, started)?;
+            if timings {
+                eprintln!("{}", summary.phases());
+            }
         }
         Command::Demo => demo(started)?,
         Command::Db { action } => {
