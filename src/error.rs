@@ -16,6 +16,10 @@ pub enum Error {
     #[error("not found: {0}")]
     NotFound(String),
 
+    /// The object to create (a user, ...) exists already.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+
     /// A UNIQUE or PRIMARY KEY constraint refused the row.
     #[error("duplicate key violates {constraint}: {message}")]
     UniqueViolation { constraint: String, message: String },
@@ -56,6 +60,10 @@ pub enum Error {
     /// Input from a caller, a file or the environment was not acceptable.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+
+    /// A curation was refused; the reason says which check failed.
+    #[error("curation refused: {0}")]
+    Curation(crate::curation::CurationError),
 
     /// A load found bad rows and wrote nothing; lists the first of them.
     #[error("{0}")]

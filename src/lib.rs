@@ -5,17 +5,20 @@
 //! closure that commits or rolls back. [`schema`] and [`models`] mirror the
 //! `hurricanes` table; migrations are embedded ([`db::MIGRATIONS`]).
 
+pub mod audit;
 pub mod cli;
 pub mod cluster;
+pub mod curation;
 pub mod db;
 pub mod error;
 pub mod ingest;
 pub mod models;
 pub mod queries;
+pub mod roles;
 #[rustfmt::skip]
 pub mod schema;
 pub mod testing;
 
 pub use db::{Db, DbOptions, PooledConn};
 pub use error::{Error, Result};
-pub use models::{Hurricane, HurricaneChanges, NewHurricane};
+pub use models::{Hurricane, HurricaneChanges, NewHurricane, Storm};

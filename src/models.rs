@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::schema::hurricanes;
+use crate::schema::{hurricanes, storms};
 
 /// One observation as stored. Numerics stay exact `BigDecimal`s (1.140175 stays
 /// 1.140175); `pressure` is `None` when it was not measured.
@@ -91,4 +91,25 @@ impl From<Hurricane> for NewHurricane {
             shape_length: h.shape_length,
         }
     }
+}
+
+/// One storm (all observations with one BTID), summarised. Kept current by triggers
+/// on `hurricanes`, so it is right after every write.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = storms, primary_key(btid), check_for_backend(diesel::pg::Pg))]
+pub struct Storm {
+    pub btid: i16,
+    /// Name at the peak observation.
+    pub name: String,
+    pub basin: String,
+    /// Year of the first observation.
+    pub year: i32,
+    pub first_time: DateTime<Utc>,
+    pub last_time: DateTime<Utc>,
+    pub observations: i32,
+    pub peak_wind_kts: i16,
+    /// Lowest measured pressure, `None` if never measured.
+    pub min_pressure: Option<i16>,
+    /// Category at peak wind.
+    pub peak_cat: String,
 }

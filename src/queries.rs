@@ -1,21 +1,453 @@
 //! Typed questions analysts and services ask of the data.
+//!
+//! Every value reaches PostgreSQL as a bind parameter (Diesel's boxed queries), so a
+//! name like `O'Brien'; DROP TABLE hurricanes; --` is only a name that matches nothing.
 
 use bigdecimal::BigDecimal;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Int2, Int4, Nullable, Text, Timestamptz};
-use serde::Serialize;
+use diesel::sql_types::{BigInt, Double, Int2, Int4, Text};
+use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::schema::hurricanes;
+use crate::error::{Error, Result};
+use crate::models::{Hurricane, Storm};
+use crate::schema::{hurricanes, storms};
+
+/// Largest page a search returns.
+pub const MAX_LIMIT: i64 = 10_000;
+/// Page size when none is given.
+pub const DEFAULT_LIMIT: i64 = 100;
+
+/// Sort order of a search; FID breaks ties so paging is stable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    #[default]
+    TimeAsc,
+    TimeDesc,
+    WindAsc,
+    WindDesc,
+    /// Lowest pressure first; unmeasured (NULL) last.
+    PressureAsc,
+    /// Highest pressure first; unmeasured (NULL) last.
+    PressureDesc,
+}
+
+impl Order {
+    fn name(self) -> &'static str {
+        match self {
+            Order::TimeAsc => "time_asc",
+            Order::TimeDesc => "time_desc",
+            Order::WindAsc => "wind_asc",
+            Order::WindDesc => "wind_desc",
+            Order::PressureAsc => "pressure_asc",
+            Order::PressureDesc => "pressure_desc",
+        }
+    }
+}
+
+/// A search over observations. Every part is optional; parts combine with AND, the
+/// values within `basins` and `cats` with OR.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filter {
+    /// Storm name, case-insensitive; `*` matches any run of characters, `?` one.
+    pub name: Option<String>,
+    /// Observations at or after this time.
+    pub time_from: Option<DateTime<Utc>>,
+    /// Observations at or before this time.
+    pub time_to: Option<DateTime<Utc>>,
+    /// First year included.
+    pub year_from: Option<i32>,
+    /// Last year included.
+    pub year_to: Option<i32>,
+    /// Any of these basins.
+    pub basins: Vec<String>,
+    /// Any of these categories (H1..H5, TS, TD, ...).
+    pub cats: Vec<String>,
+    pub min_wind: Option<i16>,
+    pub max_wind: Option<i16>,
+    /// Bounds on pressure exclude unmeasured observations.
+    pub min_pressure: Option<i16>,
+    pub max_pressure: Option<i16>,
+    /// Latitude/longitude box (inclusive). `lon_min > lon_max` crosses the date line.
+    pub lat_min: Option<BigDecimal>,
+    pub lat_max: Option<BigDecimal>,
+    pub lon_min: Option<BigDecimal>,
+    pub lon_max: Option<BigDecimal>,
+    /// One storm.
+    pub btid: Option<i16>,
+    pub order: Order,
+    /// Page size (default 100, at most 10,000).
+    pub limit: Option<i64>,
+    /// Rows to skip (simple paging); prefer `page_token` for deep pages.
+    pub offset: Option<i64>,
+    /// Keyset paging: the `next_page` of the previous page (same filter and order).
+    pub page_token: Option<String>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Token for the next page, `None` on the last one.
+    pub next_page: Option<String>,
+}
+
+/// Turns a user pattern into ILIKE: `*` -> `%`, `?` -> `_`, and `%`, `_`, `\`
+/// taken literally.
+fn like_pattern(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    for c in name.chars() {
+        match c {
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn year_start(year: i32) -> Result<DateTime<Utc>> {
+    Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0)
+        .single()
+        .filter(|_| (1..=9998).contains(&year))
+        .ok_or_else(|| Error::InvalidInput(format!("year \"{year}\": expected 1 to 9998")))
+}
+
+fn check_range<T: PartialOrd + std::fmt::Display>(
+    what: &str,
+    lo: &Option<T>,
+    hi: &Option<T>,
+) -> Result<()> {
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        if lo > hi {
+            return Err(Error::InvalidInput(format!(
+                "{what}: lower bound {lo} is above upper bound {hi}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Where the previous page ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cursor {
+    Time(DateTime<Utc>, i32),
+    Wind(i16, i32),
+    Pressure(Option<i16>, i32),
+}
+
+impl Cursor {
+    fn of(order: Order, h: &Hurricane) -> Cursor {
+        match order {
+            Order::TimeAsc | Order::TimeDesc => Cursor::Time(h.timestamp, h.fid),
+            Order::WindAsc | Order::WindDesc => Cursor::Wind(h.wind_kts, h.fid),
+            Order::PressureAsc | Order::PressureDesc => Cursor::Pressure(h.pressure, h.fid),
+        }
+    }
+
+    fn token(self, order: Order) -> String {
+        let key = match self {
+            Cursor::Time(t, _) => t.timestamp_micros().to_string(),
+            Cursor::Wind(w, _) => w.to_string(),
+            Cursor::Pressure(p, _) => p.map_or("null".into(), |p| p.to_string()),
+        };
+        let fid = match self {
+            Cursor::Time(_, f) | Cursor::Wind(_, f) | Cursor::Pressure(_, f) => f,
+        };
+        format!("{}.{key}.{fid}", order.name())
+    }
+
+    fn parse(token: &str, order: Order) -> Result<Cursor> {
+        let bad = || {
+            Error::InvalidInput(format!(
+                "page_token \"{token}\": expected the next_page of a previous page with order {}",
+                order.name()
+            ))
+        };
+        let mut parts = token.split('.');
+        let (Some(o), Some(key), Some(fid), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        if o != order.name() {
+            return Err(bad());
+        }
+        let fid: i32 = fid.parse().map_err(|_| bad())?;
+        Ok(match order {
+            Order::TimeAsc | Order::TimeDesc => {
+                let micros: i64 = key.parse().map_err(|_| bad())?;
+                Cursor::Time(
+                    DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
+                    fid,
+                )
+            }
+            Order::WindAsc | Order::WindDesc => Cursor::Wind(key.parse().map_err(|_| bad())?, fid),
+            Order::PressureAsc | Order::PressureDesc => Cursor::Pressure(
+                match key {
+                    "null" => None,
+                    k => Some(k.parse().map_err(|_| bad())?),
+                },
+                fid,
+            ),
+        })
+    }
+}
+
+type BoxedSearch<'a> = hurricanes::BoxedQuery<
+    'a,
+    diesel::pg::Pg,
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Hurricane, diesel::pg::Pg>>,
+>;
+
+/// Runs a search and returns one page.
+pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
+    use hurricanes::dsl as h;
+    let limit = f.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::InvalidInput(format!(
+            "limit \"{limit}\": expected 1 to {MAX_LIMIT}"
+        )));
+    }
+    if f.offset.is_some() && f.page_token.is_some() {
+        return Err(Error::InvalidInput(
+            "offset and page_token: expected one way of paging, not both".into(),
+        ));
+    }
+    check_range("time", &f.time_from, &f.time_to)?;
+    check_range("year", &f.year_from, &f.year_to)?;
+    check_range("wind", &f.min_wind, &f.max_wind)?;
+    check_range("pressure", &f.min_pressure, &f.max_pressure)?;
+    check_range("latitude", &f.lat_min, &f.lat_max)?;
+
+    let mut q: BoxedSearch<'_> = h::hurricanes.select(Hurricane::as_select()).into_boxed();
+    if let Some(name) = &f.name {
+        if name.trim().is_empty() {
+            return Err(Error::InvalidInput(
+                "name \"\": expected a name or pattern".into(),
+            ));
+        }
+        q = q.filter(h::name.ilike(like_pattern(name.trim())));
+    }
+    if let Some(t) = f.time_from {
+        q = q.filter(h::timestamp.ge(t));
+    }
+    if let Some(t) = f.time_to {
+        q = q.filter(h::timestamp.le(t));
+    }
+    if let Some(y) = f.year_from {
+        q = q.filter(h::timestamp.ge(year_start(y)?));
+    }
+    if let Some(y) = f.year_to {
+        q = q.filter(h::timestamp.lt(year_start(y + 1)?));
+    }
+    if !f.basins.is_empty() {
+        q = q.filter(h::basin.eq_any(f.basins.clone()));
+    }
+    if !f.cats.is_empty() {
+        q = q.filter(h::cat.eq_any(f.cats.clone()));
+    }
+    if let Some(w) = f.min_wind {
+        q = q.filter(h::wind_kts.ge(w));
+    }
+    if let Some(w) = f.max_wind {
+        q = q.filter(h::wind_kts.le(w));
+    }
+    if let Some(p) = f.min_pressure {
+        q = q.filter(h::pressure.ge(p));
+    }
+    if let Some(p) = f.max_pressure {
+        q = q.filter(h::pressure.le(p));
+    }
+    if let Some(v) = &f.lat_min {
+        q = q.filter(h::lat.ge(v.clone()));
+    }
+    if let Some(v) = &f.lat_max {
+        q = q.filter(h::lat.le(v.clone()));
+    }
+    match (&f.lon_min, &f.lon_max) {
+        (Some(lo), Some(hi)) if lo > hi => {
+            // The box crosses the date line.
+            q = q.filter(h::long.ge(lo.clone()).or(h::long.le(hi.clone())));
+        }
+        (lo, hi) => {
+            if let Some(lo) = lo {
+                q = q.filter(h::long.ge(lo.clone()));
+            }
+            if let Some(hi) = hi {
+                q = q.filter(h::long.le(hi.clone()));
+            }
+        }
+    }
+    if let Some(b) = f.btid {
+        q = q.filter(h::btid.eq(b));
+    }
+    if let Some(token) = &f.page_token {
+        q = after(q, Cursor::parse(token, f.order)?, f.order);
+    }
+    q = match f.order {
+        Order::TimeAsc => q.order((h::timestamp.asc(), h::fid.asc())),
+        Order::TimeDesc => q.order((h::timestamp.desc(), h::fid.desc())),
+        Order::WindAsc => q.order((h::wind_kts.asc(), h::fid.asc())),
+        Order::WindDesc => q.order((h::wind_kts.desc(), h::fid.desc())),
+        Order::PressureAsc => q.order((h::pressure.asc().nulls_last(), h::fid.asc())),
+        Order::PressureDesc => q.order((h::pressure.desc().nulls_last(), h::fid.desc())),
+    };
+    if let Some(offset) = f.offset {
+        if offset < 0 {
+            return Err(Error::InvalidInput(format!(
+                "offset \"{offset}\": expected 0 or more"
+            )));
+        }
+        q = q.offset(offset);
+    }
+    let mut items: Vec<Hurricane> = q.limit(limit + 1).load(conn)?;
+    let next_page = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items
+            .last()
+            .map(|last| Cursor::of(f.order, last).token(f.order))
+    } else {
+        None
+    };
+    Ok(Page { items, next_page })
+}
+
+/// Keeps only rows after the cursor in the page order (ties broken by FID).
+fn after(q: BoxedSearch<'_>, cursor: Cursor, order: Order) -> BoxedSearch<'_> {
+    use hurricanes::dsl as h;
+    let asc = matches!(order, Order::TimeAsc | Order::WindAsc | Order::PressureAsc);
+    match (cursor, asc) {
+        (Cursor::Time(t, f), true) => {
+            q.filter(h::timestamp.gt(t).or(h::timestamp.eq(t).and(h::fid.gt(f))))
+        }
+        (Cursor::Time(t, f), false) => {
+            q.filter(h::timestamp.lt(t).or(h::timestamp.eq(t).and(h::fid.lt(f))))
+        }
+        (Cursor::Wind(w, f), true) => {
+            q.filter(h::wind_kts.gt(w).or(h::wind_kts.eq(w).and(h::fid.gt(f))))
+        }
+        (Cursor::Wind(w, f), false) => {
+            q.filter(h::wind_kts.lt(w).or(h::wind_kts.eq(w).and(h::fid.lt(f))))
+        }
+        // NULLs come last in both directions.
+        (Cursor::Pressure(None, f), true) => q.filter(h::pressure.is_null().and(h::fid.gt(f))),
+        (Cursor::Pressure(None, f), false) => q.filter(h::pressure.is_null().and(h::fid.lt(f))),
+        (Cursor::Pressure(Some(p), f), true) => q.filter(
+            h::pressure
+                .gt(p)
+                .or(h::pressure.eq(p).and(h::fid.gt(f)))
+                .or(h::pressure.is_null()),
+        ),
+        (Cursor::Pressure(Some(p), f), false) => q.filter(
+            h::pressure
+                .lt(p)
+                .or(h::pressure.eq(p).and(h::fid.lt(f)))
+                .or(h::pressure.is_null()),
+        ),
+    }
+}
+
+/// One observation by FID (one round trip, no transaction needed).
+pub fn by_fid(conn: &mut PgConnection, fid: i32) -> Result<Hurricane> {
+    hurricanes::table
+        .find(fid)
+        .select(Hurricane::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("observation with FID {fid}")))
+}
+
+/// A storm's observations in time order.
+pub fn track(conn: &mut PgConnection, btid: i16) -> Result<Vec<Hurricane>> {
+    let rows: Vec<Hurricane> = hurricanes::table
+        .filter(hurricanes::btid.eq(btid))
+        .order((hurricanes::timestamp.asc(), hurricanes::fid.asc()))
+        .select(Hurricane::as_select())
+        .load(conn)?;
+    if rows.is_empty() {
+        return Err(Error::NotFound(format!("storm with BTID {btid}")));
+    }
+    Ok(rows)
+}
 
 /// Observations in the table.
 pub fn count(conn: &mut PgConnection) -> Result<i64> {
     Ok(hurricanes::table.count().get_result(conn)?)
 }
 
-/// Storms (distinct BTIDs) and observations per basin.
+/// A filter over the storm summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StormFilter {
+    /// Storm name, case-insensitive, `*` and `?` wildcards.
+    pub name: Option<String>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub basins: Vec<String>,
+    pub min_wind: Option<i16>,
+    /// Page size (default 100, at most 10,000).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Storms matching `f`, strongest first (peak wind, then lowest pressure, then BTID).
+pub fn storms(conn: &mut PgConnection, f: &StormFilter) -> Result<Vec<Storm>> {
+    use storms::dsl as s;
+    let limit = f.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::InvalidInput(format!(
+            "limit \"{limit}\": expected 1 to {MAX_LIMIT}"
+        )));
+    }
+    check_range("year", &f.year_from, &f.year_to)?;
+    let mut q = s::storms.select(Storm::as_select()).into_boxed();
+    if let Some(name) = &f.name {
+        q = q.filter(s::name.ilike(like_pattern(name.trim())));
+    }
+    if let Some(y) = f.year_from {
+        q = q.filter(s::year.ge(y));
+    }
+    if let Some(y) = f.year_to {
+        q = q.filter(s::year.le(y));
+    }
+    if !f.basins.is_empty() {
+        q = q.filter(s::basin.eq_any(f.basins.clone()));
+    }
+    if let Some(w) = f.min_wind {
+        q = q.filter(s::peak_wind_kts.ge(w));
+    }
+    if let Some(offset) = f.offset {
+        q = q.offset(offset.max(0));
+    }
+    Ok(q.order((
+        s::peak_wind_kts.desc(),
+        s::min_pressure.asc().nulls_last(),
+        s::btid.asc(),
+    ))
+    .limit(limit)
+    .load(conn)?)
+}
+
+/// The `n` strongest storms (peak wind, then lowest pressure).
+pub fn strongest_storms(conn: &mut PgConnection, n: i64) -> Result<Vec<Storm>> {
+    storms(
+        conn,
+        &StormFilter {
+            limit: Some(n),
+            ..Default::default()
+        },
+    )
+}
+
+/// Storms and observations per basin.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName, Serialize)]
 pub struct BasinCount {
     #[diesel(sql_type = Text)]
@@ -26,18 +458,54 @@ pub struct BasinCount {
     pub observations: i64,
 }
 
-/// Storms and observations per basin, largest first.
+/// Storms and observations per basin, most storms first.
 pub fn storms_per_basin(conn: &mut PgConnection) -> Result<Vec<BasinCount>> {
     Ok(diesel::sql_query(
-        "SELECT basin, count(DISTINCT btid) AS storms, count(*) AS observations \
-         FROM hurricanes GROUP BY basin ORDER BY storms DESC, basin",
+        "SELECT basin, count(*) AS storms, sum(observations)::bigint AS observations \
+         FROM storms GROUP BY basin ORDER BY storms DESC, basin",
     )
     .load(conn)?)
 }
 
-/// A storm at its strongest.
+/// Storms per year and basin.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Serialize)]
+pub struct YearBasinCount {
+    pub year: i32,
+    pub basin: String,
+    pub storms: i64,
+}
+
+/// Storms per year per basin, in year order.
+pub fn storms_per_year(conn: &mut PgConnection) -> Result<Vec<YearBasinCount>> {
+    use storms::dsl as s;
+    Ok(s::storms
+        .group_by((s::year, s::basin))
+        .select((s::year, s::basin, diesel::dsl::count_star()))
+        .order((s::year.asc(), s::basin.asc()))
+        .load(conn)?)
+}
+
+/// Storms per peak category per basin.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Serialize)]
+pub struct CategoryCount {
+    pub basin: String,
+    pub peak_cat: String,
+    pub storms: i64,
+}
+
+/// How many storms peaked at each category, per basin.
+pub fn category_counts(conn: &mut PgConnection) -> Result<Vec<CategoryCount>> {
+    use storms::dsl as s;
+    Ok(s::storms
+        .group_by((s::basin, s::peak_cat))
+        .select((s::basin, s::peak_cat, diesel::dsl::count_star()))
+        .order((s::basin.asc(), s::peak_cat.asc()))
+        .load(conn)?)
+}
+
+/// A storm that passed near a place, with its closest observation.
 #[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
-pub struct StrongStorm {
+pub struct NearStorm {
     #[diesel(sql_type = Int2)]
     pub btid: i16,
     #[diesel(sql_type = Text)]
@@ -46,29 +514,91 @@ pub struct StrongStorm {
     pub year: i32,
     #[diesel(sql_type = Text)]
     pub basin: String,
+    /// Great-circle distance of the closest observation, km.
+    #[diesel(sql_type = Double)]
+    pub closest_km: f64,
+    /// FID of that observation.
+    #[diesel(sql_type = Int4)]
+    pub fid: i32,
     #[diesel(sql_type = Int2)]
-    pub peak_wind_kts: i16,
-    #[diesel(sql_type = Nullable<Int2>)]
-    pub min_pressure: Option<i16>,
-    #[diesel(sql_type = Timestamptz)]
-    pub first_seen: DateTime<Utc>,
+    pub wind_kts: i16,
 }
 
-/// The `n` strongest storms by peak wind (lowest pressure breaks ties).
-pub fn strongest_storms(conn: &mut PgConnection, n: i64) -> Result<Vec<StrongStorm>> {
-    Ok(diesel::sql_query(
-        "SELECT btid, min(name) AS name, \
-                extract(year FROM min(\"timestamp\"))::int AS year, min(basin) AS basin, \
-                max(wind_kts) AS peak_wind_kts, min(pressure) AS min_pressure, \
-                min(\"timestamp\") AS first_seen \
-         FROM hurricanes GROUP BY btid \
-         ORDER BY peak_wind_kts DESC, min_pressure ASC NULLS LAST, btid LIMIT $1",
-    )
-    .bind::<BigInt, _>(n)
-    .load(conn)?)
+const EARTH_RADIUS_KM: f64 = 6371.0088;
+const KM_PER_DEGREE: f64 = std::f64::consts::PI * EARTH_RADIUS_KM / 180.0;
+
+/// Storms with an observation within `km` of (`lat`, `lon`), closest first.
+///
+/// A bounding box around the place (two boxes across the date line) is matched by the
+/// GiST index on the observation's position; the haversine distance then keeps only
+/// the observations truly within `km`.
+pub fn storms_near(conn: &mut PgConnection, lat: f64, lon: f64, km: f64) -> Result<Vec<NearStorm>> {
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(Error::InvalidInput(format!(
+            "lat \"{lat}\": expected -90 to 90"
+        )));
+    }
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(Error::InvalidInput(format!(
+            "lon \"{lon}\": expected -180 to 180"
+        )));
+    }
+    if !(km > 0.0 && km <= 2000.0) {
+        return Err(Error::InvalidInput(format!(
+            "km \"{km}\": expected more than 0 and at most 2000"
+        )));
+    }
+    let dlat = km / KM_PER_DEGREE;
+    let (lat_lo, lat_hi) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
+    let widest = lat_lo.abs().max(lat_hi.abs());
+    let dlon = if widest >= 89.9 {
+        180.0
+    } else {
+        (km / (KM_PER_DEGREE * widest.to_radians().cos())).min(180.0)
+    };
+    // Up to two boxes: (lon_lo, lon_hi) and, across the date line, its wrapped part.
+    let (mut a, mut b) = ((lon - dlon, lon + dlon), (1.0, -1.0));
+    if dlon >= 180.0 {
+        a = (-180.0, 180.0);
+    } else if a.0 < -180.0 {
+        b = (a.0 + 360.0, 180.0);
+        a.0 = -180.0;
+    } else if a.1 > 180.0 {
+        b = (-180.0, a.1 - 360.0);
+        a.1 = 180.0;
+    }
+    Ok(diesel::sql_query(NEAR_SQL)
+        .bind::<Double, _>(lat)
+        .bind::<Double, _>(lon)
+        .bind::<Double, _>(km)
+        .bind::<Double, _>(lat_lo)
+        .bind::<Double, _>(lat_hi)
+        .bind::<Double, _>(a.0)
+        .bind::<Double, _>(a.1)
+        .bind::<Double, _>(b.0)
+        .bind::<Double, _>(b.1)
+        .load(conn)?)
 }
 
-/// Exact decimal helper for reports: trims trailing zeros of a stored numeric(p,6).
-pub fn trim_decimal(d: &BigDecimal) -> String {
-    d.normalized().to_string()
-}
+/// $1 lat, $2 lon, $3 km, $4/$5 latitude band, $6/$7 first box, $8/$9 second box
+/// (empty when $8 > $9).
+const NEAR_SQL: &str = r#"
+WITH candidates AS (
+    SELECT h.fid, h.btid, h.wind_kts,
+           2 * 6371.0088 * asin(sqrt(
+               sin(radians(h.lat::float8 - $1) / 2) ^ 2
+             + cos(radians($1)) * cos(radians(h.lat::float8))
+             * sin(radians(h.long::float8 - $2) / 2) ^ 2)) AS km
+    FROM hurricanes h
+    WHERE point(h.long::float8, h.lat::float8) <@ box(point($6, $4), point($7, $5))
+       OR ($8 <= $9 AND point(h.long::float8, h.lat::float8) <@ box(point($8, $4), point($9, $5)))
+), closest AS (
+    SELECT DISTINCT ON (btid) btid, fid, wind_kts, km
+    FROM candidates WHERE km <= $3
+    ORDER BY btid, km, fid
+)
+SELECT c.btid, s.name::text AS name, s.year, s.basin::text AS basin, c.km AS closest_km,
+       c.fid, c.wind_kts
+FROM closest c JOIN storms s USING (btid)
+ORDER BY c.km, c.btid
+"#;

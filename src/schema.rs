@@ -1,6 +1,22 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    edits (id) {
+        id -> Int8,
+        table_name -> Text,
+        row_id -> Nullable<Int4>,
+        #[max_length = 1]
+        action -> Bpchar,
+        app_user -> Nullable<Text>,
+        db_user -> Text,
+        old_row -> Nullable<Jsonb>,
+        new_row -> Nullable<Jsonb>,
+        query -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     hurricanes (fid) {
         fid -> Int4,
         timestamp -> Timestamptz,
@@ -17,3 +33,22 @@ diesel::table! {
         shape_length -> Numeric,
     }
 }
+
+diesel::table! {
+    storms (btid) {
+        btid -> Int2,
+        name -> Varchar,
+        #[max_length = 16]
+        basin -> Varchar,
+        year -> Int4,
+        first_time -> Timestamptz,
+        last_time -> Timestamptz,
+        observations -> Int4,
+        peak_wind_kts -> Int2,
+        min_pressure -> Nullable<Int2>,
+        #[max_length = 2]
+        peak_cat -> Varchar,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(edits, hurricanes, storms,);

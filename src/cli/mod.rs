@@ -9,6 +9,10 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+mod output;
+mod query;
+mod users;
+
 use crate::cluster::{self, Cluster, Durability};
 use crate::db::{url_from_env_or_private, Db, DbOptions};
 use crate::error::{Error, Result};
@@ -59,6 +63,34 @@ enum Command {
     },
     /// Migrate, load the bundled sample and print a short analyst report.
     Demo,
+    /// Search observations (filters combine with AND; repeated --basin/--cat with OR).
+    Query(Box<query::QueryArgs>),
+    /// The storm summary, strongest first.
+    Storms(query::StormsArgs),
+    /// One storm's observations in time order.
+    Track {
+        btid: i16,
+        #[command(flatten)]
+        output: query::OutputArgs,
+    },
+    /// Manage login users of the writer and reader groups.
+    User {
+        #[command(subcommand)]
+        action: users::UserAction,
+    },
+    /// Print an observation's edits: when, who, and what changed.
+    History { fid: i32 },
+    /// Storms that passed within KM kilometres of a place.
+    Near {
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        #[arg(long)]
+        km: f64,
+        #[command(flatten)]
+        output: query::OutputArgs,
+    },
     /// Manage the private PostgreSQL cluster in ./.hurricane-db (used when DATABASE_URL is unset).
     Db {
         #[command(subcommand)]
@@ -165,6 +197,17 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Demo => demo(started)?,
+        Command::User { action } => users::run(&open_db()?, action)?,
+        Command::History { fid } => users::history(&open_db()?, fid)?,
+        Command::Query(args) => query::query(&open_db()?, &args)?,
+        Command::Storms(args) => query::storms(&open_db()?, &args)?,
+        Command::Track { btid, output } => query::track(&open_db()?, btid, output)?,
+        Command::Near {
+            lat,
+            lon,
+            km,
+            output,
+        } => query::near(&open_db()?, lat, lon, km, output)?,
         Command::Db { action } => {
             let dir = PathBuf::from(cluster::DEFAULT_DIR);
             match action {
@@ -229,7 +272,7 @@ fn report_load(
 }
 
 /// The bundled sample: complete tracks of 1851, 2005, 2014 and 2016 from the IHW layout.
-const SAMPLE: &[u8] = include_bytes!("../data/storm_sample.csv");
+const SAMPLE: &[u8] = include_bytes!("../../data/storm_sample.csv");
 
 fn demo(started: Instant) -> Result<()> {
     let db = open_db()?;
@@ -273,7 +316,7 @@ fn demo(started: Instant) -> Result<()> {
             s.year,
             s.basin,
             s.peak_wind_kts,
-            s.min_pressure.map_or("-".into(), |p| p.to_string())
+            s.min_pressure.map_or("-".into(), |p: i16| p.to_string())
         );
     }
     println!();

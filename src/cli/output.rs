@@ -1,0 +1,105 @@
+//! How the analyst commands print: an aligned table on a terminal or in a pipe,
+//! or `--json` / `--csv` for programs.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Output format of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+impl Format {
+    pub fn from_flags(json: bool, csv: bool) -> Format {
+        match (json, csv) {
+            (true, _) => Format::Json,
+            (_, true) => Format::Csv,
+            _ => Format::Table,
+        }
+    }
+}
+
+/// A column: header, right-aligned (numbers) or not, and how to show a row's value.
+pub struct Column<T> {
+    pub header: &'static str,
+    pub right: bool,
+    pub value: fn(&T) -> String,
+}
+
+/// Prints `rows` in `format` to stdout.
+pub fn emit<T: Serialize>(rows: &[T], columns: &[Column<T>], format: Format) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let io = |e: std::io::Error| Error::io("stdout", e);
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, rows)
+                .map_err(|e| Error::io("stdout", e.into()))?;
+            writeln!(out).map_err(io)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            for row in rows {
+                w.serialize(row)
+                    .map_err(|e| Error::io("stdout", std::io::Error::other(e)))?;
+            }
+            w.flush().map_err(io)?;
+        }
+        Format::Table => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| columns.iter().map(|c| (c.value)(r)).collect())
+                .collect();
+            let widths: Vec<usize> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    cells
+                        .iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([c.header.len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |values: Vec<&str>| -> String {
+                let mut s = String::new();
+                for (i, (v, c)) in values.iter().zip(columns).enumerate() {
+                    if i > 0 {
+                        s.push_str("  ");
+                    }
+                    let pad = widths[i].saturating_sub(v.chars().count());
+                    if c.right {
+                        s.push_str(&" ".repeat(pad));
+                        s.push_str(v);
+                    } else {
+                        s.push_str(v);
+                        s.push_str(&" ".repeat(pad));
+                    }
+                }
+                s.trim_end().to_string()
+            };
+            writeln!(out, "{}", line(columns.iter().map(|c| c.header).collect())).map_err(io)?;
+            for row in &cells {
+                writeln!(out, "{}", line(row.iter().map(String::as_str).collect())).map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints the closing summary: on stdout after a table, on stderr after JSON or CSV
+/// (so stdout stays one parseable document).
+pub fn summary(format: Format, line: &str) {
+    match format {
+        Format::Table => println!("{line}"),
+        _ => eprintln!("{line}"),
+    }
+}
