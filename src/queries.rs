@@ -602,3 +602,17 @@ SELECT c.btid, s.name::text AS name, s.year, s.basin::text AS basin, c.km AS clo
 FROM closest c JOIN storms s USING (btid)
 ORDER BY c.km, c.btid
 "#;
+
+impl crate::db::Db {
+    /// One observation by FID: a single round trip on a pooled connection (no
+    /// BEGIN/COMMIT around one statement, no test query on checkout, and Diesel's
+    /// prepared-statement cache skips the parse after the first call).
+    pub fn observation(&self, fid: i32) -> Result<Hurricane> {
+        by_fid(&mut self.conn()?, fid)
+    }
+
+    /// A storm's observations in time order (one round trip).
+    pub fn track(&self, btid: i16) -> Result<Vec<Hurricane>> {
+        track(&mut self.conn()?, btid)
+    }
+}
