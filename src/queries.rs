@@ -608,11 +608,11 @@ impl crate::db::Db {
     /// BEGIN/COMMIT around one statement, no test query on checkout, and Diesel's
     /// prepared-statement cache skips the parse after the first call).
     pub fn observation(&self, fid: i32) -> Result<Hurricane> {
-        by_fid(&mut self.conn()?, fid)
+        by_fid(&mut *self.conn()?, fid)
     }
 
     /// A storm's observations in time order (one round trip).
     pub fn track(&self, btid: i16) -> Result<Vec<Hurricane>> {
-        track(&mut self.conn()?, btid)
+        track(&mut *self.conn()?, btid)
     }
 }
