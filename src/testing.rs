@@ -110,6 +110,16 @@ impl TestDb {
         }
     }
 
+    /// URL for a login user over TCP, where the cluster checks passwords (SCRAM).
+    /// Test-only: real services should keep passwords out of URLs (use PGPASSWORD).
+    pub fn login_url(&self, user: &str, password: &str) -> String {
+        format!(
+            "postgresql://{user}:{password}@127.0.0.1:{}/{}",
+            cluster().port(),
+            self.name
+        )
+    }
+
     /// A plain connection outside the pool (e.g. to observe the pool's sessions).
     pub fn connect(&self) -> PgConnection {
         PgConnection::establish(&self.url).unwrap_or_else(|e| panic!("connect {}: {e}", self.name))
@@ -128,6 +138,15 @@ impl Drop for DropDatabase {
             }
         }
     }
+}
+
+/// A name unique in this cluster (roles are cluster-wide), e.g. for login users.
+pub fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Runs one statement as superuser on the `postgres` maintenance database.
