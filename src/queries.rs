@@ -533,6 +533,34 @@ const KM_PER_DEGREE: f64 = std::f64::consts::PI * EARTH_RADIUS_KM / 180.0;
 /// GiST index on the observation's position; the haversine distance then keeps only
 /// the observations truly within `km`.
 pub fn storms_near(conn: &mut PgConnection, lat: f64, lon: f64, km: f64) -> Result<Vec<NearStorm>> {
+    Ok(near_query("", lat, lon, km)?.load(conn)?)
+}
+
+/// PostgreSQL's plan for [`storms_near`] with these arguments, one line per row:
+/// shows whether the position index serves the box prefilter.
+pub fn explain_storms_near(
+    conn: &mut PgConnection,
+    lat: f64,
+    lon: f64,
+    km: f64,
+) -> Result<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let plan: Vec<Plan> = near_query("EXPLAIN ", lat, lon, km)?.load(conn)?;
+    Ok(plan.into_iter().map(|p| p.line).collect())
+}
+
+fn near_query(
+    prefix: &str,
+    lat: f64,
+    lon: f64,
+    km: f64,
+) -> Result<
+    diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>,
+> {
     if !(-90.0..=90.0).contains(&lat) {
         return Err(Error::InvalidInput(format!(
             "lat \"{lat}\": expected -90 to 90"
@@ -567,7 +595,8 @@ pub fn storms_near(conn: &mut PgConnection, lat: f64, lon: f64, km: f64) -> Resu
         b = (-180.0, a.1 - 360.0);
         a.1 = 180.0;
     }
-    Ok(diesel::sql_query(NEAR_SQL)
+    Ok(diesel::sql_query(format!("{prefix}{NEAR_SQL}"))
+        .into_boxed()
         .bind::<Double, _>(lat)
         .bind::<Double, _>(lon)
         .bind::<Double, _>(km)
@@ -576,8 +605,7 @@ pub fn storms_near(conn: &mut PgConnection, lat: f64, lon: f64, km: f64) -> Resu
         .bind::<Double, _>(a.0)
         .bind::<Double, _>(a.1)
         .bind::<Double, _>(b.0)
-        .bind::<Double, _>(b.1)
-        .load(conn)?)
+        .bind::<Double, _>(b.1))
 }
 
 /// $1 lat, $2 lon, $3 km, $4/$5 latitude band, $6/$7 first box, $8/$9 second box

@@ -436,22 +436,24 @@ fn storms_near_a_place_match_brute_force_and_use_the_index() {
         "storms crossing the date line are found from both sides"
     );
 
-    #[derive(QueryableByName)]
-    struct Plan {
-        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
-        line: String,
+    for (lat, lon, km) in [(25.77, -80.19, 100.0), (20.0, 179.9, 500.0)] {
+        let plan =
+            t.db.read(|c| queries::explain_storms_near(c, lat, lon, km))
+                .unwrap();
+        println!(
+            "EXPLAIN storms_near({lat}, {lon}, {km}):\n{}",
+            plan.join("\n")
+        );
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("Index Scan on hurricanes_position_idx")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|l| l.contains("Seq Scan on hurricanes")),
+            "{plan:?}"
+        );
     }
-    let plan: Vec<Plan> = diesel::sql_query(
-        "EXPLAIN SELECT fid FROM hurricanes WHERE point(long::float8, lat::float8) <@ box(point(-81.5, 24.4), point(-78.8, 27.1))",
-    )
-    .load(&mut t.db.conn().unwrap())
-    .unwrap();
-    let text: Vec<String> = plan.into_iter().map(|p| p.line).collect();
-    println!("{}", text.join("\n"));
-    assert!(
-        text.iter().any(|l| l.contains("hurricanes_position_idx")),
-        "{text:?}"
-    );
 
     assert!(matches!(
         t.db.read(|c| queries::storms_near(c, 95.0, 0.0, 10.0)),
