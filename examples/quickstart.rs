@@ -1,0 +1,80 @@
+//! Quickstart: connect, then create, read, update and delete one observation.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+//! Uses DATABASE_URL (environment or .env), else the private PostgreSQL in ./.hurricane-db.
+
+use bigdecimal::BigDecimal;
+use chrono::{TimeZone, Utc};
+use diesel::prelude::*;
+use hurricane_db::schema::hurricanes;
+use hurricane_db::{Db, Hurricane, HurricaneChanges, NewHurricane};
+
+fn main() -> hurricane_db::Result<()> {
+    let db = Db::from_env_or_private()?;
+    db.run_pending_migrations()?;
+
+    // Create: one observation of Hurricane Andrew (numerics are exact BigDecimals).
+    let andrew = NewHurricane {
+        fid: 9_000_001,
+        timestamp: Utc.with_ymd_and_hms(1992, 8, 24, 9, 0, 0).unwrap(),
+        btid: 9001,
+        name: "ANDREW".into(),
+        lat: "25.5".parse::<BigDecimal>().unwrap(),
+        long: "-80.3".parse::<BigDecimal>().unwrap(),
+        wind_kts: 145,
+        pressure: Some(922),
+        cat: "H5".into(),
+        basin: "North Atlantic".into(),
+        shape_length: "1.140175".parse::<BigDecimal>().unwrap(),
+    };
+    // transaction_as names the person in the audit trail; the closure commits on Ok.
+    let created: Hurricane = db.transaction_as("quickstart", |conn| {
+        Ok(diesel::insert_into(hurricanes::table)
+            .values(&andrew)
+            .returning(Hurricane::as_returning())
+            .get_result(conn)?)
+    })?;
+    println!(
+        "created  {} {} at {} wind {} kts",
+        created.fid, created.name, created.timestamp, created.wind_kts
+    );
+
+    // Read: one round trip on a pooled connection.
+    let read = db.observation(9_000_001)?;
+    println!(
+        "read     {} lat {} long {} length {}",
+        read.fid, read.lat, read.long, read.shape_length
+    );
+
+    // Update: only the fields set in the changeset change.
+    let changes = HurricaneChanges {
+        wind_kts: Some(150),
+        pressure: Some(None), // not measured after all
+        ..Default::default()
+    };
+    let updated: Hurricane = db.transaction_as("quickstart", |conn| {
+        Ok(diesel::update(hurricanes::table.find(9_000_001))
+            .set(&changes)
+            .returning(Hurricane::as_returning())
+            .get_result(conn)?)
+    })?;
+    println!(
+        "updated  {} wind {} kts, pressure {:?}",
+        updated.fid, updated.wind_kts, updated.pressure
+    );
+
+    // Delete (the owner may; a writer login would get Error::PermissionDenied).
+    let deleted = db.transaction_as("quickstart", |conn| {
+        Ok(diesel::delete(hurricanes::table.find(9_000_001)).execute(conn)?)
+    })?;
+    println!("deleted  {deleted} row");
+
+    let edits = db.history(9_000_001)?;
+    println!(
+        "quickstart: created, read, updated and deleted fid 9000001; {} audit edits",
+        edits.len()
+    );
+    Ok(())
+}
