@@ -20,5 +20,10 @@ pub mod schema;
 pub mod testing;
 
 pub use db::{Db, DbOptions, PooledConn};
+
+/// The README's Rust examples compile as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use error::{Error, Result};
 pub use models::{Hurricane, HurricaneChanges, NewHurricane, Storm};
