@@ -71,11 +71,16 @@ impl Cluster {
 
         let data = dir.join("data");
         if !data.join("PG_VERSION").exists() {
+            tracing::info!(dir = %dir.display(), "initdb: creating a private PostgreSQL cluster");
             runner.initdb(&dir, durability)?;
         }
         let port = match running_port(&data) {
             Some(port) if runner.status(&data)? => port,
-            _ => runner.start(&dir)?,
+            _ => {
+                let port = runner.start(&dir)?;
+                tracing::info!(dir = %dir.display(), port, "started PostgreSQL");
+                port
+            }
         };
         let cluster = Cluster { dir, port };
         cluster.create_database(DEFAULT_DATABASE)?;
@@ -104,6 +109,7 @@ impl Cluster {
             return Ok(false);
         }
         runner.pg_ctl(&["stop", "-D", path_str(&data)?, "-m", mode, "-w"])?;
+        tracing::info!(dir = %dir.display(), mode, "stopped PostgreSQL");
         Ok(true)
     }
 

@@ -254,6 +254,9 @@ pub fn run_pending_migrations(conn: &mut PgConnection) -> Result<Vec<String>> {
     let versions = conn
         .run_pending_migrations(MIGRATIONS)
         .map_err(|e| Error::Migration(e.to_string()))?;
+    for v in &versions {
+        tracing::info!(version = %v, "applied migration");
+    }
     Ok(versions.iter().map(ToString::to_string).collect())
 }
 

@@ -228,11 +228,35 @@ pub fn load_reader(
     }
     let (rows, rejected, parse) = (stream.rows, stream.rejected, stream.parse);
     let merge_started = Instant::now();
+    // The merge is one statement with no progress to report: a spinner says we wait.
+    let spinner = stream
+        .progress
+        .as_ref()
+        .filter(|_| target == merge::Target::Staging)
+        .map(|_| {
+            let spinner = indicatif::ProgressBar::new_spinner();
+            spinner.set_message(format!("merging {rows} staged rows"));
+            spinner.enable_steady_tick(Duration::from_millis(100));
+            spinner
+        });
     let counts = merge::finish(conn, target, rows)?;
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
     let merge = merge_started.elapsed();
     if let (Some(q), Some(path)) = (quarantine, &options.quarantine) {
         q.finish(path)?;
     }
+    tracing::debug!(
+        source,
+        rows,
+        rejected,
+        ?target,
+        ?parse,
+        ?copy,
+        ?merge,
+        "load finished"
+    );
     Ok(LoadSummary {
         source: source.to_string(),
         rows,
