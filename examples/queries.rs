@@ -13,7 +13,7 @@ use hurricane_db::{Db, Hurricane};
 fn main() -> hurricane_db::Result<()> {
     let db = Db::from_env_or_private()?;
     db.run_pending_migrations()?;
-    if db.read(|c| queries::count(c))? == 0 {
+    if db.read(queries::count)? == 0 {
         let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/storm_sample.csv");
         println!("{}", load_path(&db, sample, &LoadOptions::new())?);
     }

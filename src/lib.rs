@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod ingest;
 pub mod models;
+pub mod observations;
 pub mod queries;
 pub mod roles;
 #[rustfmt::skip]

@@ -28,6 +28,7 @@ pub struct Hurricane {
 /// A new observation. `pressure: None` is written as NULL (not measured).
 #[derive(Debug, Clone, PartialEq, Insertable, Deserialize, Serialize)]
 #[diesel(table_name = hurricanes, treat_none_as_default_value = false)]
+#[serde(deny_unknown_fields)]
 pub struct NewHurricane {
     pub fid: i32,
     pub timestamp: DateTime<Utc>,
@@ -46,6 +47,7 @@ pub struct NewHurricane {
 /// it to NULL (not measured).
 #[derive(Debug, Clone, Default, PartialEq, AsChangeset, Deserialize)]
 #[diesel(table_name = hurricanes)]
+#[serde(deny_unknown_fields)]
 pub struct HurricaneChanges {
     pub timestamp: Option<DateTime<Utc>>,
     pub btid: Option<i16>,

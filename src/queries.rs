@@ -22,6 +22,7 @@ pub const DEFAULT_LIMIT: i64 = 100;
 /// Sort order of a search; FID breaks ties so paging is stable.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Order {
     #[default]
     TimeAsc,

@@ -1,0 +1,456 @@
+//! A JSON HTTP service over `hurricane_db`: the library's typed queries and its
+//! attributed writes behind axum, in one file.
+//!
+//! ```text
+//! cargo run --example service                 # DATABASE_URL, or the private ./.hurricane-db
+//! curl 'http://127.0.0.1:8080/hurricanes?name=KATRINA&order=wind_desc&limit=3'
+//! curl -X PATCH -H 'X-App-User: alice' -H 'Content-Type: application/json' \
+//!      -d '{"wind_kts": 150}' http://127.0.0.1:8080/hurricanes/2800
+//! ```
+//!
+//! On start it applies pending migrations, loads the bundled sample
+//! (`data/storm_sample.csv`) if the table is empty, listens on `HURRICANE_DB_ADDR`
+//! (default `127.0.0.1:8080`; port 0 picks a free one), prints one line
+//! `service: listening on http://ADDR` on stdout and logs requests on stderr
+//! (`RUST_LOG`, default `info`). Ctrl-C or SIGTERM stops it after the requests in
+//! flight; the private cluster keeps running (`hurricane-db db stop` stops it).
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /hurricanes/{fid}` | one observation |
+//! | `GET /hurricanes?...` | `{"items": [...], "next_page": "..." or null}` |
+//! | `GET /storms?...` | storms, strongest first |
+//! | `GET /storms/near?lat=&lon=&km=` | storms that passed within `km`, closest first |
+//! | `GET /storms/{btid}/track` | a storm's observations in time order |
+//! | `POST /hurricanes` | 201 and the new observation (body: all fields) |
+//! | `PATCH /hurricanes/{fid}` | 200 and the changed observation (body: the fields to change) |
+//! | `DELETE /hurricanes/{fid}` | 204 |
+//!
+//! `/hurricanes` takes `name` (`*` and `?` are wildcards), `year_from`, `year_to`,
+//! `time_from`, `time_to` (RFC 3339; write `+` as `%2B` or use `Z`), `basin` and `cat`
+//! (repeat for any of several), `min_wind`, `max_wind`, `min_pressure`,
+//! `max_pressure`, `lat_min`, `lat_max`, `lon_min`, `lon_max`, `btid`, `order`
+//! (`time_asc` (default), `time_desc`, `wind_asc`, `wind_desc`, `pressure_asc`,
+//! `pressure_desc`), `limit` (default 100, at most 10000) and either `offset` or
+//! `page_token` (the previous page's `next_page`). `/storms` takes `name`,
+//! `year_from`, `year_to`, `basin` (repeatable), `min_wind`, `limit`, `offset`.
+//!
+//! Decimals (`lat`, `long`, `shape_length`) come out as strings, exactly as stored;
+//! send them as strings too (a JSON number goes through a binary float first).
+//!
+//! Writes need an `X-App-User` header: the audit trail records that name next to the
+//! database login. The service does not authenticate it; run it behind something
+//! that does and sets the header. What a write may do is decided by the database
+//! login in `DATABASE_URL`: a writer login gets 403 on DELETE.
+//!
+//! Errors are `{"error": "..."}`. 400: the request could not be read (unknown or
+//! repeated parameter, a value that is not a number or time, a missing header, a body
+//! that is not JSON). 422: it was read, but its values are refused (wrong JSON types
+//! or missing fields, a limit out of range, a CHECK constraint such as a latitude of
+//! 95, an empty change). 404 no such row or storm; 409 a duplicate FID; 403 the
+//! database login may not do this; 415 a body sent without `Content-Type:
+//! application/json`; 503 no database connection within the pool's timeout; 500
+//! anything else.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, Utc};
+use hurricane_db::ingest::{self, LoadOptions};
+use hurricane_db::queries::{self, Filter, NearStorm, Order, Page, StormFilter};
+use hurricane_db::{Db, Error, Hurricane, HurricaneChanges, NewHurricane, Storm};
+use serde::Deserialize;
+
+/// The service's routes on `db`. Tests serve this same router.
+pub fn router(db: Db) -> Router {
+    Router::new()
+        .route("/hurricanes", get(search).post(create))
+        .route("/hurricanes/{fid}", get(one).patch(update).delete(remove))
+        .route("/storms", get(storms))
+        // A literal segment always wins over a `{btid}` capture (whatever the order of
+        // these lines), so `/storms/near` is never read as a storm.
+        .route("/storms/near", get(near))
+        .route("/storms/{btid}/track", get(track))
+        .fallback(|| async { ApiError::Status(StatusCode::NOT_FOUND, "no such route".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::Status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into())
+        })
+        .layer(middleware::from_fn(log_request))
+        .with_state(db)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("service: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prepares the database (blocking, before any async runtime exists), then serves.
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let db = Db::from_env_or_private()?;
+    db.run_pending_migrations()?;
+    if queries::count(&mut *db.conn()?)? == 0 {
+        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/storm_sample.csv");
+        let summary = ingest::load_path(&db, sample, &LoadOptions::new())?;
+        tracing::info!("empty table: {summary}");
+    }
+    let addr = std::env::var("HURRICANE_DB_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|e| format!("listen on {addr}: {e}"))?;
+        // The one line on stdout: scripts wait for it before sending requests.
+        println!("service: listening on http://{}", listener.local_addr()?);
+        std::io::stdout().flush()?;
+        axum::serve(listener, router(db))
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        tracing::info!("stopped");
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `kill` and service managers send).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down after the requests in flight");
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let (method, uri, started) = (
+        request.method().clone(),
+        request.uri().clone(),
+        Instant::now(),
+    );
+    let response = next.run(request).await;
+    tracing::info!(
+        "{method} {uri} {} {:?}",
+        response.status(),
+        started.elapsed()
+    );
+    response
+}
+
+// ---- handlers ----------------------------------------------------------------------
+
+async fn one(State(db): State<Db>, Path(fid): Path<String>) -> Result<Json<Hurricane>, ApiError> {
+    let fid: i32 = parse("fid", &fid)?;
+    Ok(Json(blocking(db, move |db| db.observation(fid)).await?))
+}
+
+async fn search(
+    State(db): State<Db>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Page<Hurricane>>, ApiError> {
+    let mut f = Filter::default();
+    let mut order = None;
+    for (key, value) in pairs(&query) {
+        let (k, v) = (key.as_str(), value.as_str());
+        match k {
+            "basin" => f.basins.push(value),
+            "cat" => f.cats.push(value),
+            "name" => set(&mut f.name, k, v)?,
+            "year_from" => set(&mut f.year_from, k, v)?,
+            "year_to" => set(&mut f.year_to, k, v)?,
+            "time_from" => set(&mut f.time_from, k, v)?,
+            "time_to" => set(&mut f.time_to, k, v)?,
+            "min_wind" => set(&mut f.min_wind, k, v)?,
+            "max_wind" => set(&mut f.max_wind, k, v)?,
+            "min_pressure" => set(&mut f.min_pressure, k, v)?,
+            "max_pressure" => set(&mut f.max_pressure, k, v)?,
+            "lat_min" => set(&mut f.lat_min, k, v)?,
+            "lat_max" => set(&mut f.lat_max, k, v)?,
+            "lon_min" => set(&mut f.lon_min, k, v)?,
+            "lon_max" => set(&mut f.lon_max, k, v)?,
+            "btid" => set(&mut f.btid, k, v)?,
+            "order" => set(&mut order, k, v)?,
+            "limit" => set(&mut f.limit, k, v)?,
+            "offset" => set(&mut f.offset, k, v)?,
+            "page_token" => set(&mut f.page_token, k, v)?,
+            _ => return Err(unknown(k)),
+        }
+    }
+    f.order = order.unwrap_or_default();
+    // One statement: atomic on its own, so no BEGIN/COMMIT round trips around it.
+    Ok(Json(
+        blocking(db, move |db| queries::search(&mut *db.conn()?, &f)).await?,
+    ))
+}
+
+async fn storms(
+    State(db): State<Db>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<Storm>>, ApiError> {
+    let mut f = StormFilter::default();
+    for (key, value) in pairs(&query) {
+        let (k, v) = (key.as_str(), value.as_str());
+        match k {
+            "basin" => f.basins.push(value),
+            "name" => set(&mut f.name, k, v)?,
+            "year_from" => set(&mut f.year_from, k, v)?,
+            "year_to" => set(&mut f.year_to, k, v)?,
+            "min_wind" => set(&mut f.min_wind, k, v)?,
+            "limit" => set(&mut f.limit, k, v)?,
+            "offset" => set(&mut f.offset, k, v)?,
+            _ => return Err(unknown(k)),
+        }
+    }
+    Ok(Json(
+        blocking(db, move |db| queries::storms(&mut *db.conn()?, &f)).await?,
+    ))
+}
+
+async fn near(
+    State(db): State<Db>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<NearStorm>>, ApiError> {
+    let (mut lat, mut lon, mut km) = (None, None, None);
+    for (key, value) in pairs(&query) {
+        let (k, v) = (key.as_str(), value.as_str());
+        match k {
+            "lat" => set(&mut lat, k, v)?,
+            "lon" => set(&mut lon, k, v)?,
+            "km" => set(&mut km, k, v)?,
+            _ => return Err(unknown(k)),
+        }
+    }
+    let (lat, lon, km) = (
+        required(lat, "lat")?,
+        required(lon, "lon")?,
+        required(km, "km")?,
+    );
+    Ok(Json(
+        blocking(db, move |db| {
+            queries::storms_near(&mut *db.conn()?, lat, lon, km)
+        })
+        .await?,
+    ))
+}
+
+async fn track(
+    State(db): State<Db>,
+    Path(btid): Path<String>,
+) -> Result<Json<Vec<Hurricane>>, ApiError> {
+    let btid: i16 = parse("btid", &btid)?;
+    Ok(Json(blocking(db, move |db| db.track(btid)).await?))
+}
+
+async fn create(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    body: Result<Json<NewHurricane>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = app_user(&headers)?;
+    let Json(new) = body?;
+    let row = blocking(db, move |db| db.insert_observation(&user, &new)).await?;
+    let location = format!("/hurricanes/{}", row.fid);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(row),
+    ))
+}
+
+async fn update(
+    State(db): State<Db>,
+    Path(fid): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<HurricaneChanges>, JsonRejection>,
+) -> Result<Json<Hurricane>, ApiError> {
+    let fid: i32 = parse("fid", &fid)?;
+    let user = app_user(&headers)?;
+    let Json(changes) = body?;
+    let row = blocking(db, move |db| db.update_observation(&user, fid, &changes)).await?;
+    Ok(Json(row))
+}
+
+async fn remove(
+    State(db): State<Db>,
+    Path(fid): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let fid: i32 = parse("fid", &fid)?;
+    let user = app_user(&headers)?;
+    blocking(db, move |db| db.delete_observation(&user, fid)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- plumbing ----------------------------------------------------------------------
+
+/// Runs Diesel's blocking work on tokio's blocking threads, so a slow query or a wait
+/// for a pooled connection never stalls the async workers serving other requests.
+async fn blocking<T, F>(db: Db, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Db) -> hurricane_db::Result<T> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(move || work(&db)).await {
+        Ok(result) => result.map_err(ApiError::Db),
+        Err(join) => {
+            tracing::error!("database work failed: {join}");
+            Err(ApiError::Status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error".into(),
+            ))
+        }
+    }
+}
+
+/// The end user a write is made for, from the `X-App-User` header.
+fn app_user(headers: &HeaderMap) -> Result<String, ApiError> {
+    headers
+        .get("x-app-user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(String::from)
+        .ok_or_else(|| bad("X-App-User header: expected the name of the person making the change"))
+}
+
+/// The query string as decoded pairs, in order. axum's `Query` cannot collect a
+/// repeated key (`basin=A&basin=B`) into a list, so the handlers read these.
+fn pairs(query: &Option<String>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// Parses a single-valued parameter into `slot`; given twice it is refused, not
+/// silently overwritten.
+fn set<T: Param>(slot: &mut Option<T>, key: &str, value: &str) -> Result<(), ApiError> {
+    if slot.is_some() {
+        return Err(bad(format!("{key}: expected at most once")));
+    }
+    *slot = Some(parse(key, value)?);
+    Ok(())
+}
+
+fn parse<T: Param>(key: &str, value: &str) -> Result<T, ApiError> {
+    T::parse(value).ok_or_else(|| bad(format!("{key} \"{value}\": {}", T::EXPECTED)))
+}
+
+fn required<T>(value: Option<T>, key: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| bad(format!("{key}: required")))
+}
+
+fn unknown(key: &str) -> ApiError {
+    bad(format!("unknown parameter \"{key}\""))
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::Status(StatusCode::BAD_REQUEST, message.into())
+}
+
+/// A type a query or path parameter is read as, and what its text must look like.
+trait Param: Sized {
+    const EXPECTED: &'static str;
+    fn parse(text: &str) -> Option<Self>;
+}
+
+macro_rules! from_str_params {
+    ($($t:ty => $expected:literal,)*) => {$(
+        impl Param for $t {
+            const EXPECTED: &'static str = $expected;
+            fn parse(text: &str) -> Option<Self> {
+                text.parse().ok()
+            }
+        }
+    )*};
+}
+
+from_str_params! {
+    String => "expected text",
+    i16 => "expected a whole number from -32768 to 32767",
+    i32 => "expected a whole number from -2147483648 to 2147483647",
+    i64 => "expected a whole number",
+    f64 => "expected a number",
+    BigDecimal => "expected a decimal number",
+    DateTime<Utc> => "expected an RFC 3339 time such as 2005-08-29T11:10:00Z",
+}
+
+impl Param for Order {
+    const EXPECTED: &'static str =
+        "expected time_asc, time_desc, wind_asc, wind_desc, pressure_asc or pressure_desc";
+    /// By the library's own serde names, which page tokens use too.
+    fn parse(text: &str) -> Option<Self> {
+        let text = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text);
+        Order::deserialize(text).ok()
+    }
+}
+
+/// Why a request failed, answered as `{"error": "..."}` by the one `IntoResponse`
+/// below, which also decides the status of every library error.
+enum ApiError {
+    /// Decided here: an unreadable query, path or header (400), no such route, ...
+    Status(StatusCode, String),
+    /// The body, with axum's status: 400 not JSON, 415 not sent as JSON, 422 JSON of
+    /// the wrong shape (a string for a number, a missing field).
+    Body(JsonRejection),
+    /// From the library.
+    Db(Error),
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::Body(rejection)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ApiError::Status(status, message) => (status, message),
+            ApiError::Body(rejection) => (rejection.status(), rejection.body_text()),
+            ApiError::Db(e) => {
+                let status = match &e {
+                    Error::NotFound(_) => StatusCode::NOT_FOUND,
+                    Error::InvalidInput(_)
+                    | Error::CheckViolation { .. }
+                    | Error::NotNullViolation { .. }
+                    | Error::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    Error::AlreadyExists(_)
+                    | Error::UniqueViolation { .. }
+                    | Error::ForeignKeyViolation { .. }
+                    | Error::Curation(_) => StatusCode::CONFLICT,
+                    Error::PermissionDenied { .. } | Error::ReadOnly { .. } => {
+                        StatusCode::FORBIDDEN
+                    }
+                    Error::PoolTimeout(_) | Error::Connection(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    // Migration, Cluster, Database, Io, and variants added later.
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                if status.is_server_error() {
+                    tracing::error!("{e}");
+                }
+                // The message only (passwords in it are already masked), never Debug.
+                (status, e.to_string())
+            }
+        };
+        (status, Json(serde_json::json!({ "error": message }))).into_response()
+    }
+}

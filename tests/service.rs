@@ -1,0 +1,591 @@
+//! Issue 5 point 6: the example JSON service (`examples/service.rs`) over real HTTP.
+//!
+//! Each test gets its own database and its own server on a free port, on a tokio
+//! runtime the test owns, and talks to it with a blocking HTTP client. No mocks.
+
+#[path = "../examples/service.rs"]
+#[allow(dead_code)]
+mod service;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use diesel::prelude::*;
+use hurricane_db::ingest::{load_path, LoadOptions};
+use hurricane_db::queries::{self, Filter, StormFilter};
+use hurricane_db::roles::{self, Role};
+use hurricane_db::schema::hurricanes;
+use hurricane_db::testing::{cluster, sample_observation, TestDb};
+use hurricane_db::{Db, DbOptions};
+use serde_json::{json, Value};
+
+/// The example router served on 127.0.0.1:0; stops when dropped.
+struct Server {
+    base: String,
+    agent: ureq::Agent,
+    // Dropping the runtime stops the server.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    fn start(db: Db) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(async move { axum::serve(listener, service::router(db)).await });
+        let agent = ureq::Agent::config_builder()
+            // Statuses are what these tests check, not errors.
+            .http_status_as_error(false)
+            // Never through an HTTP_PROXY of the environment.
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Server {
+            base,
+            agent,
+            _runtime: runtime,
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        self.get_with(path, &[])
+    }
+
+    /// GET with query parameters, percent-encoded by the client.
+    fn get_with(&self, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let request = self
+            .agent
+            .get(self.url(path))
+            .query_pairs(query.iter().copied());
+        answer(request.call())
+    }
+
+    fn post(&self, user: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self.agent.post(self.url("/hurricanes"));
+        if let Some(user) = user {
+            request = request.header("X-App-User", user);
+        }
+        answer(request.send_json(body))
+    }
+
+    fn patch(&self, fid: i32, user: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self.agent.patch(self.url(&format!("/hurricanes/{fid}")));
+        if let Some(user) = user {
+            request = request.header("X-App-User", user);
+        }
+        answer(request.send_json(body))
+    }
+
+    fn delete(&self, fid: i32, user: &str) -> (u16, Value) {
+        let request = self
+            .agent
+            .delete(self.url(&format!("/hurricanes/{fid}")))
+            .header("X-App-User", user);
+        answer(request.call())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Status and JSON body (`Null` when empty); every body must be JSON.
+fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    let mut response = response.expect("an HTTP answer");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    if text.is_empty() {
+        return (status, Value::Null);
+    }
+    let content_type = response.headers().get("content-type").unwrap();
+    assert_eq!(content_type, "application/json", "status {status}: {text}");
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status} {text}: {e}"));
+    (status, body)
+}
+
+/// The `error` message of an error answer.
+fn error(body: &Value) -> &str {
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error in {body}"))
+}
+
+fn with_sample() -> TestDb {
+    let t = TestDb::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/storm_sample.csv");
+    load_path(&t.db, sample, &LoadOptions::new()).unwrap();
+    t
+}
+
+fn count(db: &Db) -> i64 {
+    queries::count(&mut db.conn().unwrap()).unwrap()
+}
+
+fn fids(items: &Value) -> Vec<i64> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["fid"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn get_one_observation_as_stored() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    for fid in [1, 3000, 35486] {
+        let (status, body) = server.get(&format!("/hurricanes/{fid}"));
+        assert_eq!(status, 200, "{body}");
+        let stored = t.db.observation(fid).unwrap();
+        assert_eq!(body, serde_json::to_value(&stored).unwrap());
+    }
+    let (_, first) = server.get("/hurricanes/1");
+    assert_eq!(first["name"], "NOTNAMED");
+    assert_eq!(first["timestamp"], "1851-06-25T00:00:00Z");
+    assert_eq!(first["lat"], "28.000000", "decimals as exact strings");
+    assert_eq!(
+        first["pressure"],
+        Value::Null,
+        "0 in the file: not measured"
+    );
+}
+
+#[test]
+fn missing_things_are_404_json() {
+    let t = TestDb::new();
+    let server = Server::start(t.db.clone());
+    let (status, body) = server.get("/hurricanes/424242");
+    assert_eq!(
+        (status, error(&body)),
+        (404, "not found: observation with FID 424242")
+    );
+    let (status, body) = server.get("/storms/77/track");
+    assert_eq!(
+        (status, error(&body)),
+        (404, "not found: storm with BTID 77")
+    );
+    let (status, body) = server.get("/no/such/route");
+    assert_eq!((status, error(&body)), (404, "no such route"));
+    let (status, body) = server.get("/hurricanes/abc");
+    assert_eq!(status, 400);
+    assert_eq!(
+        error(&body),
+        "fid \"abc\": expected a whole number from -2147483648 to 2147483647"
+    );
+}
+
+#[test]
+fn search_with_repeated_basins_ordered_by_wind() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let both = [
+        ("year_from", "2005"),
+        ("year_to", "2005"),
+        ("basin", "North Atlantic"),
+        ("basin", "Eastern Pacific"),
+        ("min_wind", "64"),
+        ("order", "wind_desc"),
+        ("limit", "10000"),
+    ];
+    let (status, body) = server.get_with("/hurricanes", &both);
+    assert_eq!(status, 200, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(body["next_page"], Value::Null);
+    let basins: HashSet<&str> = items.iter().map(|h| h["basin"].as_str().unwrap()).collect();
+    assert_eq!(basins, HashSet::from(["North Atlantic", "Eastern Pacific"]));
+    let winds: Vec<i64> = items
+        .iter()
+        .map(|h| h["wind_kts"].as_i64().unwrap())
+        .collect();
+    assert!(
+        winds.windows(2).all(|w| w[0] >= w[1]),
+        "wind_desc: {winds:?}"
+    );
+    assert!(winds.iter().all(|&w| w >= 64));
+    assert!(items
+        .iter()
+        .all(|h| h["timestamp"].as_str().unwrap().starts_with("2005-")));
+
+    // Any of the basins: exactly the two single-basin answers together.
+    let one = |basin| {
+        let mut query = both.to_vec();
+        query.retain(|(k, _)| *k != "basin");
+        query.push(("basin", basin));
+        let (status, body) = server.get_with("/hurricanes", &query);
+        assert_eq!(status, 200, "{body}");
+        body["items"].as_array().unwrap().len()
+    };
+    let (atlantic, pacific) = (one("North Atlantic"), one("Eastern Pacific"));
+    assert!(atlantic > 0 && pacific > 0);
+    assert_eq!(items.len(), atlantic + pacific);
+
+    // The same page as the library's own search, and a limit is honoured.
+    let (_, top) = server.get_with("/hurricanes", &[("order", "wind_desc"), ("limit", "5")]);
+    let direct = queries::search(
+        &mut t.db.conn().unwrap(),
+        &Filter {
+            order: queries::Order::WindDesc,
+            limit: Some(5),
+            ..Filter::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(top, serde_json::to_value(&direct).unwrap());
+    assert_eq!(top["items"].as_array().unwrap().len(), 5);
+    assert!(top["next_page"].is_string());
+}
+
+#[test]
+fn next_page_covers_every_result_once() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let since = Utc.with_ymd_and_hms(2014, 1, 1, 0, 0, 0).unwrap();
+    for order in ["time_asc", "wind_desc", "pressure_asc"] {
+        let mut seen = Vec::new();
+        let mut token: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut query = vec![("year_from", "2014"), ("order", order), ("limit", "100")];
+            if let Some(token) = &token {
+                query.push(("page_token", token));
+            }
+            let (status, body) = server.get_with("/hurricanes", &query);
+            assert_eq!(status, 200, "{body}");
+            seen.extend(fids(&body["items"]));
+            pages += 1;
+            match body["next_page"].as_str() {
+                Some(next) => token = Some(next.to_string()),
+                None => break,
+            }
+        }
+        let expected: i64 =
+            t.db.read(|c| {
+                Ok(hurricanes::table
+                    .filter(hurricanes::timestamp.ge(since))
+                    .count()
+                    .get_result(c)?)
+            })
+            .unwrap();
+        let unique: HashSet<i64> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "{order}: no duplicates");
+        assert_eq!(seen.len() as i64, expected, "{order}: every row");
+        assert!(pages > 20, "{order}: {pages} pages");
+    }
+}
+
+#[test]
+fn an_injection_attempt_is_only_a_name() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let before = count(&t.db);
+    let (status, body) = server.get_with(
+        "/hurricanes",
+        &[("name", "O'Brien'; DROP TABLE hurricanes; --")],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"items": [], "next_page": null}));
+    assert_eq!(count(&t.db), before, "the table is still there, untouched");
+}
+
+#[test]
+fn unreadable_requests_are_400_and_refused_values_422() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("min_wind", "abc")],
+            "min_wind \"abc\": expected a whole number from -32768 to 32767",
+        ),
+        (&[("colour", "red")], "unknown parameter \"colour\""),
+        (
+            &[("order", "sideways")],
+            "order \"sideways\": expected time_asc, time_desc, wind_asc, wind_desc, pressure_asc or pressure_desc",
+        ),
+        (&[("limit", "5"), ("limit", "6")], "limit: expected at most once"),
+        (
+            &[("time_from", "yesterday")],
+            "time_from \"yesterday\": expected an RFC 3339 time such as 2005-08-29T11:10:00Z",
+        ),
+    ];
+    for (query, message) in cases {
+        let (status, body) = server.get_with("/hurricanes", query);
+        assert_eq!((status, error(&body)), (400, *message), "{query:?}");
+    }
+    let (status, body) = server.get_with("/storms/near", &[("lat", "25.77"), ("lon", "-80.19")]);
+    assert_eq!((status, error(&body)), (400, "km: required"));
+
+    // Read fine, refused by the library.
+    let (status, body) = server.get_with("/hurricanes", &[("limit", "0")]);
+    assert_eq!(
+        (status, error(&body)),
+        (422, "invalid input: limit \"0\": expected 1 to 10000")
+    );
+    let (status, body) =
+        server.get_with("/hurricanes", &[("year_from", "2010"), ("year_to", "2000")]);
+    assert_eq!(status, 422, "{body}");
+
+    // Bodies: not JSON is 400; JSON of the wrong shape is 422.
+    let not_json = server
+        .agent
+        .post(server.url("/hurricanes"))
+        .header("X-App-User", "alice")
+        .content_type("application/json")
+        .send("{\"fid\": 1,");
+    let (status, body) = answer(not_json);
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = server.patch(1, Some("alice"), &json!({"wind_kts": "fast"}));
+    assert_eq!(status, 422, "{body}");
+    assert!(error(&body).contains("wind_kts"), "{body}");
+}
+
+#[test]
+fn storms_list_matches_the_library() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let (status, body) = server.get_with(
+        "/storms",
+        &[
+            ("year_from", "2005"),
+            ("year_to", "2005"),
+            ("basin", "North Atlantic"),
+            ("min_wind", "100"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let direct = queries::storms(
+        &mut t.db.conn().unwrap(),
+        &StormFilter {
+            year_from: Some(2005),
+            year_to: Some(2005),
+            basins: vec!["North Atlantic".into()],
+            min_wind: Some(100),
+            ..StormFilter::default()
+        },
+    )
+    .unwrap();
+    assert!(!direct.is_empty());
+    assert_eq!(body, serde_json::to_value(&direct).unwrap());
+    let names: Vec<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"KATRINA"), "{names:?}");
+}
+
+#[test]
+fn a_track_is_in_time_order() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let katrina =
+        t.db.read(|c| {
+            Ok(hurricanes::table
+                .filter(hurricanes::name.eq("KATRINA"))
+                .filter(hurricanes::basin.eq("North Atlantic"))
+                .select(hurricanes::btid)
+                .first::<i16>(c)?)
+        })
+        .unwrap();
+    let (status, body) = server.get(&format!("/storms/{katrina}/track"));
+    assert_eq!(status, 200, "{body}");
+    let track = body.as_array().unwrap();
+    assert_eq!(
+        body,
+        serde_json::to_value(t.db.track(katrina).unwrap()).unwrap()
+    );
+    assert!(track.len() > 10);
+    assert!(track.iter().all(|h| h["btid"] == katrina));
+    let times: Vec<DateTime<Utc>> = track
+        .iter()
+        .map(|h| h["timestamp"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[test]
+fn storms_near_miami() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let (status, body) = server.get_with(
+        "/storms/near",
+        &[("lat", "25.77"), ("lon", "-80.19"), ("km", "100")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let storms = body.as_array().unwrap();
+    assert!(!storms.is_empty());
+    let km: Vec<f64> = storms
+        .iter()
+        .map(|s| s["closest_km"].as_f64().unwrap())
+        .collect();
+    assert!(km.iter().all(|&d| d <= 100.0), "{km:?}");
+    assert!(km.windows(2).all(|w| w[0] <= w[1]), "closest first: {km:?}");
+    let (status, body) = server.get_with(
+        "/storms/near",
+        &[("lat", "95"), ("lon", "-80.19"), ("km", "100")],
+    );
+    assert_eq!(
+        (status, error(&body)),
+        (422, "invalid input: lat \"95\": expected -90 to 90")
+    );
+}
+
+#[test]
+fn post_creates_and_a_duplicate_fid_is_409() {
+    let t = TestDb::new();
+    let server = Server::start(t.db.clone());
+    let new = serde_json::to_value(sample_observation(7)).unwrap();
+    let (status, body) = server.post(Some("alice"), &new);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body,
+        serde_json::to_value(t.db.observation(7).unwrap()).unwrap()
+    );
+    assert_eq!(body["name"], "ANDREW");
+    let (status, again) = server.get("/hurricanes/7");
+    assert_eq!((status, &again), (200, &body));
+    let history = t.db.history(7).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (history[0].action.as_str(), history[0].app_user.as_deref()),
+        ("I", Some("alice"))
+    );
+
+    let (status, body) = server.post(Some("bob"), &new);
+    assert_eq!(status, 409, "{body}");
+    assert!(error(&body).contains("hurricanes_pkey"), "{body}");
+    let (status, body) = server.post(None, &new);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(count(&t.db), 1);
+}
+
+#[test]
+fn post_with_an_impossible_latitude_is_422() {
+    let t = TestDb::new();
+    let server = Server::start(t.db.clone());
+    let mut new = serde_json::to_value(sample_observation(8)).unwrap();
+    new["lat"] = json!("95");
+    let (status, body) = server.post(Some("alice"), &new);
+    assert_eq!(status, 422, "{body}");
+    assert!(error(&body).contains("hurricanes_lat_range"), "{body}");
+    assert_eq!(count(&t.db), 0);
+}
+
+#[test]
+fn patch_changes_wind_and_the_audit_trail_names_the_user() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let before = t.db.observation(3000).unwrap();
+    let (status, body) = server.patch(3000, Some("alice"), &json!({"wind_kts": 155}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["wind_kts"], 155);
+    assert_eq!(body["name"], before.name.as_str(), "other fields untouched");
+    assert_eq!(t.db.observation(3000).unwrap().wind_kts, 155);
+
+    let history = t.db.history(3000).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.app_user.as_deref()),
+        ("U", Some("alice"))
+    );
+    let changed: Vec<String> = last.changes().into_iter().map(|c| c.field).collect();
+    assert_eq!(changed, ["wind_kts"]);
+
+    let (status, body) = server.patch(3000, Some("alice"), &json!({}));
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = server.patch(424242, Some("alice"), &json!({"wind_kts": 1}));
+    assert_eq!(status, 404, "{body}");
+}
+
+#[test]
+fn a_write_without_x_app_user_is_400() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let edits = t.db.history(3000).unwrap().len();
+    let (status, body) = server.patch(3000, None, &json!({"wind_kts": 1}));
+    assert_eq!(status, 400);
+    assert_eq!(
+        error(&body),
+        "X-App-User header: expected the name of the person making the change"
+    );
+    let (status, _) = server.patch(3000, Some("  "), &json!({"wind_kts": 1}));
+    assert_eq!(status, 400);
+    assert_ne!(t.db.observation(3000).unwrap().wind_kts, 1);
+    assert_eq!(t.db.history(3000).unwrap().len(), edits, "no edit recorded");
+}
+
+#[test]
+fn delete_as_superuser_then_get_is_404() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let (status, body) = server.delete(3000, "alice");
+    assert_eq!((status, body), (204, Value::Null));
+    let (status, _) = server.get("/hurricanes/3000");
+    assert_eq!(status, 404);
+    let (status, _) = server.delete(3000, "alice");
+    assert_eq!(status, 404);
+    let last = t.db.history(3000).unwrap().pop().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.app_user.as_deref()),
+        ("D", Some("alice"))
+    );
+}
+
+#[test]
+fn a_writer_login_may_patch_but_not_delete() {
+    let t = with_sample();
+    // Roles are cluster-wide: the database's name makes this one unique.
+    let user = format!("svc_writer_{}", t.name);
+    let password = "pw";
+    roles::add_user(&mut t.db.conn().unwrap(), &user, Role::Writer, password).unwrap();
+    let url = format!(
+        "postgresql://{user}:{password}@127.0.0.1:{}/{}",
+        cluster().port(),
+        t.name
+    );
+    let writer = Db::connect(&url).unwrap();
+    let server = Server::start(writer.clone());
+
+    let (status, body) = server.delete(3000, "alice");
+    assert_eq!(status, 403, "{body}");
+    assert!(error(&body).starts_with("permission denied"), "{body}");
+    assert!(t.db.observation(3000).is_ok(), "still there");
+
+    let (status, body) = server.patch(3000, Some("alice"), &json!({"wind_kts": 42}));
+    assert_eq!(status, 200, "{body}");
+    let last = t.db.history(3000).unwrap().pop().unwrap();
+    assert_eq!(last.app_user.as_deref(), Some("alice"));
+    assert_eq!(last.db_user, user, "the login is recorded too");
+}
+
+#[test]
+fn no_free_connection_is_503() {
+    let t = TestDb::with_options(DbOptions {
+        pool_size: 1,
+        connection_timeout: Duration::from_secs(1),
+        ..DbOptions::default()
+    });
+    let server = Server::start(t.db.clone());
+    let held = t.db.conn().unwrap();
+    let started = Instant::now();
+    let (status, body) = server.get("/hurricanes/1");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        error(&body).starts_with("timed out waiting for a pooled connection"),
+        "{body}"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    drop(held);
+    let (status, _) = server.get("/hurricanes/1");
+    assert_eq!(status, 404, "works again once the connection is back");
+}
