@@ -9,7 +9,7 @@ use bigdecimal::BigDecimal;
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{Db, Hurricane, HurricaneChanges, NewHurricane};
+use hurricane_db::{Db, HurricaneChanges, NewHurricane};
 
 fn main() -> hurricane_db::Result<()> {
     let db = Db::from_env_or_private()?;
@@ -29,13 +29,8 @@ fn main() -> hurricane_db::Result<()> {
         basin: "North Atlantic".into(),
         shape_length: "1.140175".parse::<BigDecimal>().unwrap(),
     };
-    // transaction_as names the person in the audit trail; the closure commits on Ok.
-    let created: Hurricane = db.transaction_as("quickstart", |conn| {
-        Ok(diesel::insert_into(hurricanes::table)
-            .values(&andrew)
-            .returning(Hurricane::as_returning())
-            .get_result(conn)?)
-    })?;
+    // Every write names the person behind it; the audit trail records the name.
+    let created = db.insert_observation("quickstart", &andrew)?;
     println!(
         "created  {} {} at {} wind {} kts",
         created.fid, created.name, created.timestamp, created.wind_kts
@@ -54,22 +49,19 @@ fn main() -> hurricane_db::Result<()> {
         pressure: Some(None), // not measured after all
         ..Default::default()
     };
-    let updated: Hurricane = db.transaction_as("quickstart", |conn| {
-        Ok(diesel::update(hurricanes::table.find(9_000_001))
-            .set(&changes)
-            .returning(Hurricane::as_returning())
-            .get_result(conn)?)
-    })?;
+    let updated = db.update_observation("quickstart", 9_000_001, &changes)?;
     println!(
         "updated  {} wind {} kts, pressure {:?}",
         updated.fid, updated.wind_kts, updated.pressure
     );
 
     // Delete (the owner may; a writer login would get Error::PermissionDenied).
-    let deleted = db.transaction_as("quickstart", |conn| {
-        Ok(diesel::delete(hurricanes::table.find(9_000_001)).execute(conn)?)
-    })?;
-    println!("deleted  {deleted} row");
+    db.delete_observation("quickstart", 9_000_001)?;
+    println!("deleted  9000001");
+
+    // Any Diesel query runs inside a closure; `read` makes it a READ ONLY transaction.
+    let n: i64 = db.read(|conn| Ok(hurricanes::table.count().get_result(conn)?))?;
+    println!("{n} observations in the table");
 
     let edits = db.history(9_000_001)?;
     println!(
