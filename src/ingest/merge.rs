@@ -83,15 +83,49 @@ where
 {
     match target {
         Target::Direct => diesel::copy_from(hurricanes::table)
-            .from_raw_data(hurricanes::table, write)
+            .from_raw_data(Named(hurricanes::table), write)
             .with_format(format.diesel())
             .execute(conn)?,
         Target::Staging => diesel::copy_from(hurricanes_staging::table)
-            .from_raw_data(hurricanes_staging::table, write)
+            .from_raw_data(Named(hurricanes_staging::table), write)
             .with_format(format.diesel())
             .execute(conn)?,
     };
     Ok(())
+}
+
+/// A COPY target written as the bare table name (`COPY hurricanes FROM STDIN ...`)
+/// instead of Diesel's quoted list of every column: the audit trail stores the
+/// statement text with every row it records, so 100 bytes saved here are 100 MB saved
+/// on a million-row load. The encoders write all columns in table order.
+struct Named<T>(T);
+
+/// The SQL name of a table we COPY into.
+trait SqlName {
+    const NAME: &'static str;
+}
+
+impl SqlName for hurricanes::table {
+    const NAME: &'static str = "hurricanes";
+}
+
+impl SqlName for hurricanes_staging::table {
+    const NAME: &'static str = "hurricanes_staging";
+}
+
+impl<T> diesel::pg::CopyTarget for Named<T>
+where
+    T: SqlName + diesel::pg::CopyTarget,
+{
+    type Table = <T as diesel::pg::CopyTarget>::Table;
+    type SqlType = <T as diesel::pg::CopyTarget>::SqlType;
+
+    fn walk_target(
+        mut pass: diesel::query_builder::AstPass<'_, '_, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        pass.push_sql(T::NAME);
+        Ok(())
+    }
 }
 
 /// Merges staged rows (if any) and counts what happened. `rows` is the number copied.
@@ -118,32 +152,15 @@ pub(super) fn finish(conn: &mut PgConnection, target: Target, rows: u64) -> Resu
     })
 }
 
-/// Updates only rows whose values differ: an unchanged row is never written.
-const UPDATE_CHANGED: &str = r#"
-WITH changed AS (
-    UPDATE hurricanes AS h
-    SET "timestamp" = s."timestamp", btid = s.btid, name = s.name, lat = s.lat,
-        long = s.long, wind_kts = s.wind_kts, pressure = s.pressure, cat = s.cat,
-        basin = s.basin, shape_length = s.shape_length
-    FROM hurricanes_staging AS s
-    WHERE h.fid = s.fid
-      AND (h."timestamp", h.btid, h.name, h.lat, h.long, h.wind_kts, h.pressure, h.cat,
-           h.basin, h.shape_length)
-          IS DISTINCT FROM
-          (s."timestamp", s.btid, s.name, s.lat, s.long, s.wind_kts, s.pressure, s.cat,
-           s.basin, s.shape_length)
-    RETURNING 1
-)
-SELECT count(*) AS n FROM changed
-"#;
+/// Updates only rows whose values differ: an unchanged row is never written. Kept on
+/// one short line: the audit trail stores this text with every row it changes.
+const UPDATE_CHANGED: &str = "WITH c AS (UPDATE hurricanes h SET \
+    \"timestamp\"=s.\"timestamp\",btid=s.btid,name=s.name,lat=s.lat,long=s.long,\
+    wind_kts=s.wind_kts,pressure=s.pressure,cat=s.cat,basin=s.basin,shape_length=s.shape_length \
+    FROM hurricanes_staging s WHERE h.fid=s.fid AND ROW(h.*) IS DISTINCT FROM ROW(s.*) \
+    RETURNING 1) SELECT count(*) AS n FROM c";
 
-/// Inserts FIDs the table does not have yet.
-const INSERT_NEW: &str = r#"
-WITH added AS (
-    INSERT INTO hurricanes
-    SELECT s.* FROM hurricanes_staging AS s
-    WHERE NOT EXISTS (SELECT 1 FROM hurricanes AS h WHERE h.fid = s.fid)
-    RETURNING 1
-)
-SELECT count(*) AS n FROM added
-"#;
+/// Inserts FIDs the table does not have yet (short, for the same reason).
+const INSERT_NEW: &str = "WITH a AS (INSERT INTO hurricanes SELECT s.* FROM hurricanes_staging s \
+    WHERE NOT EXISTS (SELECT FROM hurricanes h WHERE h.fid=s.fid) RETURNING 1) \
+    SELECT count(*) AS n FROM a";
