@@ -49,42 +49,62 @@ impl Order {
 }
 
 /// A search over observations. Every part is optional; parts combine with AND, the
-/// values within `basins` and `cats` with OR.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// values within `basins` and `cats` with OR. Also the `hurricane-db query` flags.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default)]
 pub struct Filter {
     /// Storm name, case-insensitive; `*` matches any run of characters, `?` one.
+    #[arg(long)]
     pub name: Option<String>,
-    /// Observations at or after this time.
+    /// Observations at or after this time (RFC 3339, e.g. 2005-08-25T00:00:00Z).
+    #[arg(long)]
     pub time_from: Option<DateTime<Utc>>,
     /// Observations at or before this time.
+    #[arg(long)]
     pub time_to: Option<DateTime<Utc>>,
     /// First year included.
+    #[arg(long)]
     pub year_from: Option<i32>,
     /// Last year included.
+    #[arg(long)]
     pub year_to: Option<i32>,
-    /// Any of these basins.
+    /// Any of these basins (repeat --basin for several).
+    #[arg(long = "basin")]
     pub basins: Vec<String>,
-    /// Any of these categories (H1..H5, TS, TD, ...).
+    /// Any of these categories: H1..H5, TS, TD, ... (repeat --cat for several).
+    #[arg(long = "cat")]
     pub cats: Vec<String>,
+    #[arg(long)]
     pub min_wind: Option<i16>,
+    #[arg(long)]
     pub max_wind: Option<i16>,
     /// Bounds on pressure exclude unmeasured observations.
+    #[arg(long)]
     pub min_pressure: Option<i16>,
+    #[arg(long)]
     pub max_pressure: Option<i16>,
     /// Latitude/longitude box (inclusive). `lon_min > lon_max` crosses the date line.
+    #[arg(long, allow_hyphen_values = true)]
     pub lat_min: Option<BigDecimal>,
+    #[arg(long, allow_hyphen_values = true)]
     pub lat_max: Option<BigDecimal>,
+    #[arg(long, allow_hyphen_values = true)]
     pub lon_min: Option<BigDecimal>,
+    #[arg(long, allow_hyphen_values = true)]
     pub lon_max: Option<BigDecimal>,
     /// One storm.
+    #[arg(long)]
     pub btid: Option<i16>,
+    #[arg(long, value_enum, default_value_t = Order::TimeAsc)]
     pub order: Order,
     /// Page size (default 100, at most 10,000).
+    #[arg(long)]
     pub limit: Option<i64>,
     /// Rows to skip (simple paging); prefer `page_token` for deep pages.
+    #[arg(long)]
     pub offset: Option<i64>,
     /// Keyset paging: the `next_page` of the previous page (same filter and order).
+    #[arg(long)]
     pub page_token: Option<String>,
 }
 

@@ -33,6 +33,26 @@ pub struct Column<T> {
     pub value: fn(&T) -> String,
 }
 
+impl<T> Column<T> {
+    /// A left-aligned (text) column.
+    pub fn left(header: &'static str, value: fn(&T) -> String) -> Self {
+        Column {
+            header,
+            right: false,
+            value,
+        }
+    }
+
+    /// A right-aligned (number) column.
+    pub fn right(header: &'static str, value: fn(&T) -> String) -> Self {
+        Column {
+            header,
+            right: true,
+            value,
+        }
+    }
+}
+
 /// Prints `rows` in `format` to stdout.
 pub fn emit<T: Serialize>(rows: &[T], columns: &[Column<T>], format: Format) -> Result<()> {
     let stdout = std::io::stdout();
