@@ -1,7 +1,7 @@
 //! Loading benchmark: `hurricane-db load` against psql's own `\copy`, in one run.
 //!
 //! ```text
-//! cargo build --release && cargo run --release --example bench_load [-- --rows 35486,1000000] [--rss-rows 10000000]
+//! cargo build --release && cargo run --release --example bench_load [-- --rows 35486,1000000] [--runs 5] [--rss-rows 10000000]
 //! ```
 //!
 //! For each size it times, on fresh databases of one throwaway cluster (median of 3):
@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use hurricane_db::testing::TestDb;
 
 const REAL: &str = "../shared/data/storm_data.csv";
+/// Runs per phase and size (medians); `--runs N` overrides.
 const RUNS: usize = 5;
 
 type AnyResult<T> = Result<T, Box<dyn Error>>;
@@ -30,6 +31,7 @@ type AnyResult<T> = Result<T, Box<dyn Error>>;
 fn main() -> AnyResult<()> {
     let mut sizes = vec![35_486usize, 1_000_000];
     let mut rss_rows = None;
+    let mut runs = RUNS;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -42,6 +44,7 @@ fn main() -> AnyResult<()> {
                     .collect::<Result<_, _>>()?
             }
             "--rss-rows" => rss_rows = Some(args.next().ok_or("--rss-rows needs N")?.parse()?),
+            "--runs" => runs = args.next().ok_or("--runs needs N")?.parse()?,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -50,7 +53,7 @@ fn main() -> AnyResult<()> {
     let work = tempfile::tempdir()?;
     let cluster = hurricane_db::testing::cluster();
     println!(
-        "bench_load: PostgreSQL in {} (fsync off for both sides), {RUNS} runs each, medians",
+        "bench_load: PostgreSQL in {} (fsync off for both sides), {runs} runs each, medians",
         cluster.dir().display()
     );
     println!(
@@ -65,7 +68,7 @@ fn main() -> AnyResult<()> {
 
         let (mut a, mut a_text, mut b, mut c) = (vec![], vec![], vec![], vec![]);
         let (mut a_phases, mut c_phases) = (String::new(), String::new());
-        for _ in 0..RUNS {
+        for _ in 0..runs {
             let target = TestDb::new();
             let (t, out) = run_loader(&bin, &target.url, &raw, &["--timings"])?;
             a.push(t);
@@ -156,7 +159,13 @@ fn loader_binary() -> AnyResult<PathBuf> {
     Ok(bin)
 }
 
+/// Flushes dirty pages first, so no phase pays for the previous one's writes.
+fn checkpoint() {
+    hurricane_db::testing::admin_execute(hurricane_db::testing::cluster(), "CHECKPOINT");
+}
+
 fn run_loader(bin: &Path, url: &str, file: &Path, extra: &[&str]) -> AnyResult<(Duration, String)> {
+    checkpoint();
     let started = Instant::now();
     let out = Command::new(bin)
         .arg("load")
@@ -173,6 +182,7 @@ fn run_loader(bin: &Path, url: &str, file: &Path, extra: &[&str]) -> AnyResult<(
 }
 
 fn run_psql_copy(url: &str, clean: &Path) -> AnyResult<Duration> {
+    checkpoint();
     let started = Instant::now();
     let status = Command::new("psql")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c"])

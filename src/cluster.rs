@@ -271,7 +271,11 @@ impl Runner {
             dir.display().to_string().replace('\'', "''")
         );
         if durability == Durability::Throwaway {
-            settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+            // Speed over durability; and no checkpoint in the middle of a benchmark.
+            settings.push_str(
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
+                 max_wal_size = '8GB'\ncheckpoint_timeout = '1h'\n",
+            );
         }
         let settings_path = data.join(SETTINGS_FILE);
         fs::write(&settings_path, settings).map_err(|e| Error::io(&settings_path, e))?;

@@ -57,6 +57,9 @@ pub(super) fn prepare(conn: &mut PgConnection) -> Result<Target> {
     // One load at a time, and no other writes while the table's state is compared;
     // readers are not blocked. Needs only UPDATE privilege (a writer login has it).
     diesel::sql_query("LOCK TABLE hurricanes IN SHARE ROW EXCLUSIVE MODE").execute(conn)?;
+    // For this transaction only: the triggers' transition tables (every loaded row) and
+    // the storm summary's sort stay in memory instead of spilling to temp files.
+    diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(conn)?;
     let any: bool = diesel::select(diesel::dsl::exists(
         hurricanes::table.select(hurricanes::fid),
     ))
