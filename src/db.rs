@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -19,8 +18,8 @@ use crate::error::{mask_secrets, Error, Result};
 /// The migrations in `migrations/`, compiled into the crate.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-/// A connection checked out of the pool; derefs to [`PgConnection`].
-pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
+use crate::pool::AffinePool;
+pub use crate::pool::PooledConn;
 
 /// Pool settings. `Default` suits a CLI or a small service.
 #[derive(Debug, Clone)]
@@ -87,18 +86,19 @@ pub fn database_url_from_env() -> Option<String> {
         .filter(|u| !u.trim().is_empty())
 }
 
-/// The shared database, behind an r2d2 pool. Cheap to clone; clones share the pool.
+/// The shared database, behind r2d2 connections (see [`crate::pool`] for how threads
+/// keep their own connection). Cheap to clone; clones share the pool.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<PgConnection>>,
+    pool: std::sync::Arc<AffinePool>,
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.pool.state();
+        let (connections, idle) = self.pool.state();
         f.debug_struct("Db")
-            .field("connections", &state.connections)
-            .field("idle", &state.idle_connections)
+            .field("connections", &connections)
+            .field("idle", &idle)
             .finish()
     }
 }
@@ -112,24 +112,22 @@ impl Db {
 
     /// Connects with explicit pool settings.
     pub fn connect_with(url: &str, options: DbOptions) -> Result<Db> {
-        let manager = ConnectionManager::<PgConnection>::new(url);
-        let pool = Pool::builder()
-            .max_size(options.pool_size)
-            .min_idle(Some(options.pool_size.min(1)))
-            .connection_timeout(options.connection_timeout)
-            .idle_timeout(options.idle_timeout)
-            // A checkout must not cost a round trip; a broken connection shows up as
-            // an error on first use and Diesel's manager then drops it.
-            .test_on_check_out(false)
-            .build(manager)
-            .map_err(|e| {
-                Error::Connection(format!(
-                    "{}: {}",
-                    mask_secrets(url),
-                    mask_secrets(&e.to_string())
-                ))
-            })?;
-        Ok(Db { pool })
+        let pool = AffinePool::build(
+            url,
+            options.pool_size,
+            options.connection_timeout,
+            options.idle_timeout,
+        )
+        .map_err(|e| {
+            Error::Connection(format!(
+                "{}: {}",
+                mask_secrets(url),
+                mask_secrets(&e.to_string())
+            ))
+        })?;
+        Ok(Db {
+            pool: std::sync::Arc::new(pool),
+        })
     }
 
     /// Connects to `DATABASE_URL` (environment or `.env`) with [`DbOptions::from_env`].
@@ -149,9 +147,7 @@ impl Db {
     /// Checks a connection out of the pool, for work that needs no transaction
     /// (a single statement is atomic on its own and costs one round trip).
     pub fn conn(&self) -> Result<PooledConn> {
-        self.pool
-            .get()
-            .map_err(|e| Error::PoolTimeout(mask_secrets(&e.to_string())))
+        self.pool.get()
     }
 
     /// Runs `f` in a transaction: commit on `Ok`, rollback on `Err` or panic (the
@@ -197,8 +193,7 @@ impl Db {
 
     /// Pool statistics: (open connections, idle connections).
     pub fn pool_state(&self) -> (u32, u32) {
-        let state = self.pool.state();
-        (state.connections, state.idle_connections)
+        self.pool.state()
     }
 
     /// Applies every pending migration; returns the versions applied.

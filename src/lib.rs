@@ -14,6 +14,7 @@ pub mod error;
 pub mod ingest;
 pub mod models;
 pub mod observations;
+pub mod pool;
 pub mod queries;
 pub mod roles;
 #[rustfmt::skip]

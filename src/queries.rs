@@ -381,7 +381,7 @@ pub fn by_fid(conn: &mut PgConnection, fid: i32) -> Result<Hurricane> {
     hurricanes::table
         .find(fid)
         .select(Hurricane::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| Error::NotFound(format!("observation with FID {fid}")))
 }

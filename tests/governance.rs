@@ -506,7 +506,7 @@ fn user_commands_add_list_and_remove() {
     }
     let stored: Secret = diesel::sql_query("SELECT rolpassword FROM pg_authid WHERE rolname = $1")
         .bind::<Text, _>(&other)
-        .get_result(&mut conn)
+        .get_result(&mut *conn)
         .unwrap();
     assert!(
         stored.rolpassword.starts_with("SCRAM-SHA-256$4096:"),
@@ -538,7 +538,7 @@ fn catalog_invariants() {
                 (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'hurricanes_audit_%') AS audit_triggers, \
                 (SELECT prosecdef FROM pg_proc WHERE proname = 'hurricanes_audit') AS definer",
     )
-    .get_result(&mut t.db.conn().unwrap())
+    .get_result(&mut *t.db.conn().unwrap())
     .unwrap();
     assert!(!f.writer_delete && !f.writer_truncate && !f.reader_insert);
     assert_eq!(f.audit_triggers, 4);

@@ -19,7 +19,7 @@ fn loaded() -> TestDb {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/storm_sample.csv");
     load_path(&t.db, sample, &LoadOptions::new()).unwrap();
     diesel::sql_query("ANALYZE")
-        .execute(&mut t.db.conn().unwrap())
+        .execute(&mut *t.db.conn().unwrap())
         .unwrap();
     t
 }
@@ -315,7 +315,7 @@ fn summary_problems(t: &TestDb) -> String {
            OR (f.observations, f.peak, f.minp, f.first_time, f.last_time)
               IS DISTINCT FROM (s.observations, s.peak_wind_kts, s.min_pressure, s.first_time, s.last_time)"#;
     diesel::sql_query(sql)
-        .get_result::<Check>(&mut t.db.conn().unwrap())
+        .get_result::<Check>(&mut *t.db.conn().unwrap())
         .unwrap()
         .problems
 }
@@ -484,7 +484,7 @@ struct Sum {
 
 fn checksum(t: &TestDb) -> String {
     diesel::sql_query("SELECT md5(string_agg(h::text, '|' ORDER BY fid)) AS sum FROM hurricanes h")
-        .get_result::<Sum>(&mut t.db.conn().unwrap())
+        .get_result::<Sum>(&mut *t.db.conn().unwrap())
         .unwrap()
         .sum
 }
