@@ -14,7 +14,7 @@ mod query;
 mod users;
 
 use crate::cluster::{self, Cluster, Durability};
-use crate::db::{url_from_env_or_private, Db, DbOptions};
+use crate::db::{url_from_env_or_private, Db};
 use crate::error::{Error, Result};
 use crate::ingest::{load_path, CopyFormat, LoadOptions, LoadSummary};
 use crate::queries;
@@ -52,8 +52,8 @@ enum Command {
         #[arg(long)]
         all_errors: bool,
         /// COPY wire format.
-        #[arg(long, value_enum, default_value_t = Format::Binary)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = CopyFormat::Binary)]
+        format: CopyFormat,
         /// Application end user to name in the audit trail.
         #[arg(long, value_name = "NAME")]
         app_user: Option<String>,
@@ -98,12 +98,6 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Binary,
-    Text,
-}
-
 #[derive(Subcommand)]
 enum DbAction {
     /// Print the connection URL (starting the private cluster if needed), for psql "$(...)".
@@ -137,7 +131,7 @@ fn init_tracing() {
 }
 
 fn open_db() -> Result<Db> {
-    Db::connect_with(&url_from_env_or_private()?, DbOptions::from_env()?)
+    Db::from_env_or_private()
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -184,10 +178,7 @@ fn run(cli: Cli) -> Result<()> {
             let options = LoadOptions {
                 quarantine,
                 max_errors: (!all_errors).then_some(10),
-                format: match format {
-                    Format::Binary => CopyFormat::Binary,
-                    Format::Text => CopyFormat::Text,
-                },
+                format,
                 progress: true,
                 app_user,
             };

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use super::parse::{Decimal, Observation};
 
 /// The COPY wire format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum CopyFormat {
     /// PostgreSQL's binary COPY format (the default: measured faster on this schema).
     #[default]
