@@ -11,6 +11,27 @@ use hurricane_db::schema::hurricanes;
 use hurricane_db::testing::{sample_observation, TestDb};
 use hurricane_db::{Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane};
 
+/// Marks the panics these tests cause, so the hook below keeps them out of the log.
+const ON_PURPOSE: &str = "(a panic on purpose)";
+
+/// Silences intended panics (dozens of backtraces otherwise); any other panic is
+/// reported as usual.
+fn quiet_intended_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let intended = info
+                .payload()
+                .downcast_ref::<String>()
+                .is_some_and(|m| m.ends_with(ON_PURPOSE));
+            if !intended {
+                default(info);
+            }
+        }));
+    });
+}
+
 fn insert(db: &Db, row: &NewHurricane) -> hurricane_db::Result<usize> {
     db.transaction(|conn| {
         Ok(diesel::insert_into(hurricanes::table)
@@ -185,6 +206,7 @@ fn read_only_transaction_refuses_writes() {
 
 #[test]
 fn a_panicking_closure_rolls_back_and_the_panic_continues() {
+    quiet_intended_panics();
     let t = TestDb::with_options(DbOptions {
         pool_size: 1,
         ..DbOptions::default()
@@ -194,11 +216,14 @@ fn a_panicking_closure_rolls_back_and_the_panic_continues() {
             diesel::insert_into(hurricanes::table)
                 .values(&sample_observation(1))
                 .execute(conn)?;
-            panic!("boom");
+            panic!("boom {}", ON_PURPOSE);
         });
     }));
     let payload = caught.expect_err("the panic must reach the caller");
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("boom (a panic on purpose)")
+    );
     // The only connection is back, usable, and the insert is gone.
     assert_eq!(count(&t.db), 0);
     assert_eq!(t.db.pool_state(), (1, 1));
@@ -212,6 +237,7 @@ struct Activity {
 
 #[test]
 fn hundred_closures_leave_the_pool_clean() {
+    quiet_intended_panics();
     let t = TestDb::with_options(DbOptions {
         pool_size: 2,
         ..DbOptions::default()
@@ -245,7 +271,7 @@ fn hundred_closures_leave_the_pool_clean() {
                         match i % 3 {
                             0 => Ok(()),
                             1 => Err(Error::InvalidInput(format!("closure {i} says no"))),
-                            _ => panic!("closure {i} panics"),
+                            _ => panic!("closure {i} {ON_PURPOSE}"),
                         }
                     })
                 }));
