@@ -404,18 +404,27 @@ pub fn count(conn: &mut PgConnection) -> Result<i64> {
     Ok(hurricanes::table.count().get_result(conn)?)
 }
 
-/// A filter over the storm summary.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A filter over the storm summary. Also the `hurricane-db storms` flags.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default)]
 pub struct StormFilter {
     /// Storm name, case-insensitive, `*` and `?` wildcards.
+    #[arg(long)]
     pub name: Option<String>,
+    #[arg(long)]
     pub year_from: Option<i32>,
+    #[arg(long)]
     pub year_to: Option<i32>,
+    /// Any of these basins (repeat --basin for several).
+    #[arg(long = "basin")]
     pub basins: Vec<String>,
+    /// Storms whose peak wind reached this many knots.
+    #[arg(long)]
     pub min_wind: Option<i16>,
-    /// Page size (default 100, at most 10,000).
+    /// How many storms (default 100, at most 10,000).
+    #[arg(long = "top")]
     pub limit: Option<i64>,
+    #[arg(long)]
     pub offset: Option<i64>,
 }
 

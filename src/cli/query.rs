@@ -90,34 +90,14 @@ pub fn query(db: &Db, args: &QueryArgs) -> Result<()> {
 /// `hurricane-db storms`: the storm summary, strongest first.
 #[derive(Args, Debug, Clone)]
 pub struct StormsArgs {
-    /// How many storms.
-    #[arg(long, default_value_t = 20)]
-    pub top: i64,
-    #[arg(long)]
-    pub name: Option<String>,
-    #[arg(long)]
-    pub year_from: Option<i32>,
-    #[arg(long)]
-    pub year_to: Option<i32>,
-    #[arg(long = "basin")]
-    pub basins: Vec<String>,
-    #[arg(long)]
-    pub min_wind: Option<i16>,
+    #[command(flatten)]
+    pub filter: StormFilter,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
 pub fn storms(db: &Db, args: &StormsArgs) -> Result<()> {
-    let filter = StormFilter {
-        name: args.name.clone(),
-        year_from: args.year_from,
-        year_to: args.year_to,
-        basins: args.basins.clone(),
-        min_wind: args.min_wind,
-        limit: Some(args.top),
-        offset: None,
-    };
-    let rows = db.read(|conn| queries::storms(conn, &filter))?;
+    let rows = db.read(|conn| queries::storms(conn, &args.filter))?;
     let format = args.output.format();
     emit(&rows, &storm_columns(), format)?;
     summary(format, &format!("storms: {} rows", rows.len()));

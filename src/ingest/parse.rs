@@ -100,45 +100,29 @@ pub(crate) struct Observation<'a> {
     pub shape_length: Decimal<'a>,
 }
 
-/// Checks the header line (after a BOM was stripped).
+/// Checks the header line (after a BOM was stripped): names first, so a misspelt
+/// column is named even when the count is also off.
 pub(crate) fn check_header(fields: &[&[u8]]) -> Result<(), RowError> {
-    for (i, expected) in HEADER.iter().enumerate() {
-        match fields.get(i) {
-            Some(got) if trim(got) == expected.as_bytes() => {}
-            Some(got) => {
-                return Err(RowError {
-                    line: 1,
-                    column: None,
-                    value: None,
-                    expected: format!(
-                    "header column {} is \"{}\", expected \"{expected}\" (the header must be {})",
+    let header = HEADER.join(",");
+    for (i, (got, expected)) in fields.iter().zip(HEADER).enumerate() {
+        if trim(got) != expected.as_bytes() {
+            return Err(RowError::line(
+                1,
+                format!(
+                    "header column {} is \"{}\", expected \"{expected}\" (the header must be {header})",
                     i + 1,
                     String::from_utf8_lossy(got),
-                    HEADER.join(",")
                 ),
-                })
-            }
-            None => {
-                return Err(RowError::line(
-                    1,
-                    format!(
-                        "header has {} columns, expected {}: {}",
-                        fields.len(),
-                        HEADER.len(),
-                        HEADER.join(",")
-                    ),
-                ))
-            }
+            ));
         }
     }
-    if fields.len() > HEADER.len() {
+    if fields.len() != HEADER.len() {
         return Err(RowError::line(
             1,
             format!(
-                "header has {} columns, expected {}: {}",
+                "header has {} columns, expected {}: {header}",
                 fields.len(),
-                HEADER.len(),
-                HEADER.join(",")
+                HEADER.len()
             ),
         ));
     }
