@@ -65,6 +65,30 @@ fn private_cluster_starts_serves_stops_and_keeps_data() {
         .unwrap();
     }
 
+    // A reader login connects over TCP with its password (and only with it).
+    let added = Command::new(env!("CARGO_BIN_EXE_hurricane-db"))
+        .args(["user", "add", "analyst1", "--role", "reader"])
+        .current_dir(work.path())
+        .env_remove("DATABASE_URL")
+        .env("HURRICANE_DB_PASSWORD", "s3cret-Analyst")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&added), "user add: analyst1 in hurricane_reader");
+    let tcp = stdout(&cli(work.path(), &["db", "url", "--user", "analyst1"]));
+    assert!(tcp.starts_with("postgresql://analyst1@127.0.0.1:"), "{tcp}");
+    let with_password = tcp.replace("analyst1@", "analyst1:s3cret-Analyst@");
+    let mut analyst = PgConnection::establish(&with_password).expect("reader over TCP");
+    let n: N = diesel::sql_query("SELECT count(*) AS n FROM hurricanes")
+        .get_result(&mut analyst)
+        .unwrap();
+    assert_eq!(n.n, 1);
+    drop(analyst);
+    let wrong = tcp.replace("analyst1@", "analyst1:wrong@");
+    assert!(
+        PgConnection::establish(&wrong).is_err(),
+        "wrong password refused"
+    );
+
     // Running it again reuses the running server and applies nothing.
     let again = stdout(&cli(work.path(), &["migrate"]));
     assert!(again.starts_with("migrate: 0 applied"), "{again}");

@@ -101,7 +101,12 @@ enum Command {
 #[derive(Subcommand)]
 enum DbAction {
     /// Print the connection URL (starting the private cluster if needed), for psql "$(...)".
-    Url,
+    Url {
+        /// The private cluster's TCP URL for this login user instead (password from
+        /// PGPASSWORD or a prompt, never in the URL).
+        #[arg(long)]
+        user: Option<String>,
+    },
     /// Start the private cluster (initdb on first use).
     Start,
     /// Stop the private cluster; its data stays.
@@ -202,8 +207,18 @@ fn run(cli: Cli) -> Result<()> {
         Command::Db { action } => {
             let dir = PathBuf::from(cluster::DEFAULT_DIR);
             match action {
-                DbAction::Url => {
+                DbAction::Url { user: None } => {
                     println!("{}", url_from_env_or_private()?);
+                }
+                DbAction::Url { user: Some(user) } => {
+                    if crate::db::database_url_from_env().is_some() {
+                        return Err(Error::InvalidInput(
+                            "--user: only for the private cluster (DATABASE_URL is set)".into(),
+                        ));
+                    }
+                    crate::roles::check_user_name(&user)?;
+                    let c = Cluster::ensure(&dir, Durability::Durable)?;
+                    println!("{}", c.tcp_url(&user, cluster::DEFAULT_DATABASE));
                 }
                 DbAction::Start => {
                     let c = Cluster::ensure(&dir, Durability::Durable)?;
