@@ -113,9 +113,11 @@ impl TestDb {
     /// URL for a login user over TCP, where the cluster checks passwords (SCRAM).
     /// Test-only: real services should keep passwords out of URLs (use PGPASSWORD).
     pub fn login_url(&self, user: &str, password: &str) -> String {
-        cluster()
-            .tcp_url(user, &self.name)
-            .replacen(&format!("{user}@"), &format!("{user}:{password}@"), 1)
+        cluster().tcp_url(user, &self.name).replacen(
+            &format!("{user}@"),
+            &format!("{user}:{password}@"),
+            1,
+        )
     }
 
     /// A plain connection outside the pool (e.g. to observe the pool's sessions).
