@@ -74,14 +74,14 @@ impl Cluster {
             tracing::info!(dir = %dir.display(), "initdb: creating a private PostgreSQL cluster");
             runner.initdb(&dir, durability)?;
         }
-        let port = match running_port(&data) {
-            Some(port) if runner.status(&data)? => port,
-            _ => {
-                let port = runner.start(&dir)?;
-                tracing::info!(dir = %dir.display(), port, "started PostgreSQL");
-                port
+        if let Some(port) = running_port(&data) {
+            if runner.status(&data)? {
+                // Running already: it was given its database when it was started.
+                return Ok(Cluster { dir, port });
             }
-        };
+        }
+        let port = runner.start(&dir)?;
+        tracing::info!(dir = %dir.display(), port, "started PostgreSQL");
         let cluster = Cluster { dir, port };
         cluster.create_database(DEFAULT_DATABASE)?;
         Ok(cluster)

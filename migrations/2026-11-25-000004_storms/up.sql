@@ -55,48 +55,35 @@ BEGIN
     ORDER BY btid, wind_kts DESC, "timestamp";
 END $$;
 
-CREATE FUNCTION storms_after_insert() RETURNS trigger
+-- One trigger function for every write: the storms it touched are recomputed.
+CREATE FUNCTION storms_after_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM public.storms_refresh(ARRAY(SELECT DISTINCT btid FROM new_rows));
+    IF TG_OP = 'INSERT' THEN
+        PERFORM public.storms_refresh(ARRAY(SELECT DISTINCT btid FROM new_rows));
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- Both the old and the new storm of a moved observation change.
+        PERFORM public.storms_refresh(ARRAY(
+            SELECT btid FROM old_rows UNION SELECT btid FROM new_rows));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM public.storms_refresh(ARRAY(SELECT DISTINCT btid FROM old_rows));
+    ELSIF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM public.storms;
+    END IF;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION storms_after_update() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    -- Both the old and the new storm of a moved observation change.
-    PERFORM public.storms_refresh(ARRAY(
-        SELECT btid FROM old_rows UNION SELECT btid FROM new_rows));
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION storms_after_delete() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM public.storms_refresh(ARRAY(SELECT DISTINCT btid FROM old_rows));
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION storms_after_truncate() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    DELETE FROM public.storms;
-    RETURN NULL;
-END $$;
-
-REVOKE ALL ON FUNCTION storms_refresh(smallint[]), storms_after_insert(), storms_after_update(),
-    storms_after_delete(), storms_after_truncate() FROM PUBLIC;
+REVOKE ALL ON FUNCTION storms_refresh(smallint[]), storms_after_write() FROM PUBLIC;
 
 CREATE TRIGGER storms_refresh_insert AFTER INSERT ON hurricanes
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION storms_after_insert();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION storms_after_write();
 CREATE TRIGGER storms_refresh_update AFTER UPDATE ON hurricanes
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION storms_after_update();
+    FOR EACH STATEMENT EXECUTE FUNCTION storms_after_write();
 CREATE TRIGGER storms_refresh_delete AFTER DELETE ON hurricanes
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION storms_after_delete();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION storms_after_write();
 CREATE TRIGGER storms_refresh_truncate AFTER TRUNCATE ON hurricanes
-    FOR EACH STATEMENT EXECUTE FUNCTION storms_after_truncate();
+    FOR EACH STATEMENT EXECUTE FUNCTION storms_after_write();
 
 -- A loaded database gets its summary now.
 SELECT storms_refresh(ARRAY(SELECT DISTINCT btid FROM hurricanes));

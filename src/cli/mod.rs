@@ -187,7 +187,7 @@ fn run(cli: Cli) -> Result<()> {
                 progress: true,
                 app_user,
             };
-            let summary = report_load(load_path(&db, &path, &options), &path, started)?;
+            let summary = report_load(load_path(&db, &path, &options), started)?;
             if timings {
                 eprintln!("{}", summary.phases());
             }
@@ -249,11 +249,7 @@ fn run(cli: Cli) -> Result<()> {
 
 /// Prints a load's summary line; for a rejected file, its errors on stderr and a
 /// summary saying nothing was written.
-fn report_load(
-    result: Result<LoadSummary>,
-    path: &std::path::Path,
-    started: Instant,
-) -> Result<LoadSummary> {
+fn report_load(result: Result<LoadSummary>, started: Instant) -> Result<LoadSummary> {
     match result {
         Ok(summary) => {
             println!("{summary}");
@@ -261,10 +257,7 @@ fn report_load(
         }
         Err(Error::Rejected(rejected)) => {
             eprintln!("error: {rejected}");
-            let name = path.file_name().map_or_else(
-                || path.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
+            let name = &rejected.source;
             println!(
                 "rejected {name}: {} rows, 0 inserted, 0 updated, 0 unchanged, {} rejected, nothing written in {:.2} s",
                 rejected.good_rows + rejected.total,
