@@ -12,8 +12,8 @@ use hurricane_db::schema::hurricanes;
 use hurricane_db::{Db, HurricaneChanges, NewHurricane};
 
 fn main() -> hurricane_db::Result<()> {
-    let db = Db::from_env_or_private()?;
-    db.run_pending_migrations()?;
+    // DATABASE_URL: check the schema, run no DDL; else the private cluster, migrated.
+    let db = Db::from_env_checked_or_private()?;
 
     // A new observation, entered by an ingest job.
     let row = NewHurricane {
@@ -35,7 +35,7 @@ fn main() -> hurricane_db::Result<()> {
         diesel::insert_into(hurricanes::table)
             .values(&row)
             .execute(conn)?;
-        Ok(())
+        Ok::<_, hurricane_db::Error>(())
     })?;
 
     // Alice corrects the wind speed; Bob marks the pressure as not measured.
@@ -44,7 +44,7 @@ fn main() -> hurricane_db::Result<()> {
         ..Default::default()
     };
     db.transaction_as("alice", |conn| {
-        Ok(diesel::update(hurricanes::table.find(row.fid))
+        Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(row.fid))
             .set(&alice)
             .execute(conn)?)
     })?;
@@ -54,7 +54,7 @@ fn main() -> hurricane_db::Result<()> {
         ..Default::default()
     };
     db.transaction_as("bob", |conn| {
-        Ok(diesel::update(hurricanes::table.find(row.fid))
+        Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(row.fid))
             .set(&bob)
             .execute(conn)?)
     })?;

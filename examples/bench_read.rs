@@ -243,10 +243,7 @@ fn load_average() -> String {
 fn pool(url: &str, size: u32) -> AnyResult<Db> {
     Ok(Db::connect_with(
         url,
-        DbOptions {
-            pool_size: size,
-            ..DbOptions::default()
-        },
+        DbOptions::default().pool_size(size),
     )?)
 }
 

@@ -13,13 +13,10 @@ fn main() -> hurricane_db::Result<()> {
     let path = std::env::args().nth(1).unwrap_or_else(|| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/data/storm_sample.csv").to_string()
     });
-    let db = Db::from_env_or_private()?;
-    db.run_pending_migrations()?;
+    // DATABASE_URL: check the schema, run no DDL; else the private cluster, migrated.
+    let db = Db::from_env_checked_or_private()?;
 
-    let options = LoadOptions {
-        app_user: Some("load-example".into()),
-        ..LoadOptions::new()
-    };
+    let options = LoadOptions::new().app_user("load-example");
     match load_path(&db, &path, &options) {
         Ok(summary) => {
             println!("{}", summary.phases());

@@ -11,8 +11,8 @@ use hurricane_db::schema::hurricanes::dsl::*;
 use hurricane_db::{Db, Hurricane};
 
 fn main() -> hurricane_db::Result<()> {
-    let db = Db::from_env_or_private()?;
-    db.run_pending_migrations()?;
+    // DATABASE_URL: check the schema, run no DDL; else the private cluster, migrated.
+    let db = Db::from_env_checked_or_private()?;
     if db.read(queries::count)? == 0 {
         let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/storm_sample.csv");
         println!("{}", load_path(&db, sample, &LoadOptions::new())?);
@@ -44,7 +44,7 @@ fn main() -> hurricane_db::Result<()> {
 
     // The same kind of question in plain Diesel: and, or, ilike, between, order, limit.
     let rows: Vec<Hurricane> = db.read(|conn| {
-        Ok(hurricanes
+        Ok::<_, hurricane_db::Error>(hurricanes
             .filter(name.ilike("wil%").and(wind_kts.between(130, 200)))
             .or_filter(cat.eq("H5").and(basin.eq("Eastern Pacific")))
             .order((wind_kts.desc(), timestamp.asc()))

@@ -12,8 +12,8 @@ use hurricane_db::schema::hurricanes;
 use hurricane_db::{Db, HurricaneChanges, NewHurricane};
 
 fn main() -> hurricane_db::Result<()> {
-    let db = Db::from_env_or_private()?;
-    db.run_pending_migrations()?;
+    // DATABASE_URL: check the schema, run no DDL; else the private cluster, migrated.
+    let db = Db::from_env_checked_or_private()?;
 
     // Create: one observation of Hurricane Andrew (numerics are exact BigDecimals).
     let andrew = NewHurricane {
@@ -60,7 +60,7 @@ fn main() -> hurricane_db::Result<()> {
     println!("deleted  9000001");
 
     // Any Diesel query runs inside a closure; `read` makes it a READ ONLY transaction.
-    let n: i64 = db.read(|conn| Ok(hurricanes::table.count().get_result(conn)?))?;
+    let n: i64 = db.read(|conn| Ok::<_, hurricane_db::Error>(hurricanes::table.count().get_result(conn)?))?;
     println!("{n} observations in the table");
 
     let edits = db.history(9_000_001)?;

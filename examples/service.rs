@@ -8,8 +8,12 @@
 //!      -d '{"wind_kts": 150}' http://127.0.0.1:8080/hurricanes/2800
 //! ```
 //!
-//! On start it applies pending migrations, loads the bundled sample
-//! (`data/storm_sample.csv`) if the table is empty, listens on `HURRICANE_DB_ADDR`
+//! With `DATABASE_URL` (a writer or reader login, as in production) it runs no DDL:
+//! it checks that the schema is current and otherwise exits with one line saying to
+//! run `hurricane-db migrate` as the database owner. Without `DATABASE_URL` it uses
+//! the private `./.hurricane-db` cluster, which it owns: it applies pending
+//! migrations and loads the bundled sample (`data/storm_sample.csv`) if the table is
+//! empty. It listens on `HURRICANE_DB_ADDR`
 //! (default `127.0.0.1:8080`; port 0 picks a free one), prints one line
 //! `service: listening on http://ADDR` on stdout and logs requests on stderr
 //! (`RUST_LOG`, default `info`). Ctrl-C or SIGTERM stops it after the requests in
@@ -66,7 +70,7 @@ use axum::{Json, Router};
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use hurricane_db::ingest::{self, LoadOptions};
-use hurricane_db::queries::{self, Filter, NearStorm, Order, Page, StormFilter};
+use hurricane_db::queries::{self, Filter, NearStorm, Order, Page, Place, Radius, StormFilter};
 use hurricane_db::{Db, Error, Hurricane, HurricaneChanges, NewHurricane, Storm};
 use serde::Deserialize;
 
@@ -106,14 +110,20 @@ fn main() -> ExitCode {
 }
 
 /// Prepares the database (blocking, before any async runtime exists), then serves.
+///
+/// With `DATABASE_URL` the service runs as whatever login that names, usually a
+/// writer or reader: it runs no DDL and loads nothing, it only checks that the schema
+/// is the one it was built for and refuses to start otherwise. Without it, it starts
+/// the private cluster, which it owns: it migrates it and loads the sample if empty.
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let db = Db::from_env_or_private()?;
-    db.run_pending_migrations()?;
-    if queries::count(&mut *db.conn()?)? == 0 {
+    let private = hurricane_db::db::database_url_from_env()?.is_none();
+    let db = Db::from_env_checked_or_private()?;
+    if private && queries::count(&mut *db.conn()?)? == 0 {
         let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/storm_sample.csv");
         let summary = ingest::load_path(&db, sample, &LoadOptions::new())?;
         tracing::info!("empty table: {summary}");
     }
+    tracing::info!(server = db.server(), "schema current");
     let addr = std::env::var("HURRICANE_DB_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
     tokio::runtime::Runtime::new()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&addr)
@@ -239,14 +249,11 @@ async fn near(
             _ => return Err(unknown(k)),
         }
     }
-    let (lat, lon, km) = (
-        required(lat, "lat")?,
-        required(lon, "lon")?,
-        required(km, "km")?,
-    );
+    let place = Place::new(required(lat, "lat")?, required(lon, "lon")?)?;
+    let radius = Radius::km(required(km, "km")?)?;
     Ok(Json(
         blocking(db, move |db| {
-            queries::storms_near(&mut *db.conn()?, lat, lon, km)
+            queries::storms_near(&mut *db.conn()?, place, radius)
         })
         .await?,
     ))
@@ -415,6 +422,12 @@ enum ApiError {
     Db(Error),
 }
 
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError::Db(e)
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         ApiError::Body(rejection)
@@ -440,7 +453,8 @@ impl IntoResponse for ApiError {
                     Error::PermissionDenied { .. } | Error::ReadOnly { .. } => {
                         StatusCode::FORBIDDEN
                     }
-                    Error::PoolTimeout(_) | Error::Connection(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    Error::Conflict { .. } => StatusCode::CONFLICT,
+                    e if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
                     // Migration, Cluster, Database, Io, and variants added later.
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
                 };

@@ -44,6 +44,35 @@ pub struct Cluster {
     port: u16,
 }
 
+/// What [`Cluster::status`] found.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClusterStatus {
+    /// The cluster's folder (absolute).
+    pub dir: PathBuf,
+    /// Whether initdb has run there.
+    pub initialized: bool,
+    /// The TCP port when the server runs.
+    pub port: Option<u16>,
+    /// Bytes of the data folder.
+    pub size_bytes: u64,
+}
+
+/// Total size of the files under `path` (unreadable parts count as 0).
+fn disk_usage(path: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => disk_usage(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 /// Where the server binaries are and who must run them.
 struct Runner {
     bin: PathBuf,
@@ -111,6 +140,25 @@ impl Cluster {
         runner.pg_ctl(&["stop", "-D", path_str(&data)?, "-m", mode, "-w"])?;
         tracing::info!(dir = %dir.display(), mode, "stopped PostgreSQL");
         Ok(true)
+    }
+
+    /// Whether the cluster in `dir` exists and runs, and how much disk it takes.
+    /// Starts nothing.
+    pub fn status(dir: impl AsRef<Path>) -> Result<ClusterStatus> {
+        let dir = absolute(dir.as_ref())?;
+        let data = dir.join("data");
+        let initialized = data.join("PG_VERSION").exists();
+        let port = if initialized && Runner::find()?.status(&data)? {
+            running_port(&data)
+        } else {
+            None
+        };
+        Ok(ClusterStatus {
+            size_bytes: if initialized { disk_usage(&data) } else { 0 },
+            dir,
+            initialized,
+            port,
+        })
     }
 
     /// The cluster's folder.

@@ -66,7 +66,7 @@ impl Db {
     /// Moves every observation of storm `from` to storm `to`, in one transaction whose
     /// audit rows name `app_user`. Refused (nothing changes) unless both storms exist,
     /// share a basin and do not overlap in time. Returns the number of rows moved.
-    pub fn reassign_observations(&self, from: i16, to: i16, app_user: &str) -> Result<usize> {
+    pub fn reassign_observations(&self, app_user: &str, from: i16, to: i16) -> Result<usize> {
         if from == to {
             return Err(CurationError::SameStorm(from).into());
         }

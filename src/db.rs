@@ -1,138 +1,267 @@
 //! The pooled session scope: every unit of work is a closure that commits or rolls back.
 //!
 //! r2d2 hands out connections; a connection returned with an open transaction would be
-//! thrown away by Diesel's manager (diesel #2346), so [`Db::transaction`] always ends
-//! the transaction itself, also when the closure panics, and then lets the panic go on.
+//! thrown away by the pool (diesel #2346), so [`Db::transaction`] always ends the
+//! transaction itself, also when the closure panics, and then lets the panic go on.
+//!
+//! A transaction whose connection turns out dead at checkout or at `BEGIN` (a server
+//! restart since it was last used) is started again on another connection: nothing
+//! of the caller's ran yet, so that is always safe. A connection lost later is
+//! reported, never retried here: [`Error::ConnectionLost`] before COMMIT (safe for the
+//! caller to retry), [`Error::CommitOutcomeUnknown`] during it.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::Connection;
+use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::cluster::{Cluster, Durability};
-use crate::error::{mask_secrets, Error, Result};
+use crate::config;
+use crate::error::{is_connection_failure, Error, Result};
+use crate::mask::mask_secrets;
+use crate::pool::{discard, ConnPool, Manager, PoolConfig};
+pub use crate::pool::{PoolState, PooledConn};
 
 /// The migrations in `migrations/`, compiled into the crate.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-use crate::pool::AffinePool;
-pub use crate::pool::PooledConn;
-
-/// Pool settings. `Default` suits a CLI or a small service.
+/// Pool and connection settings. Build with [`DbOptions::default`] or
+/// [`DbOptions::from_env`] and the setters, so fields added later break no caller:
+///
+/// ```
+/// use std::time::Duration;
+/// let options = hurricane_db::DbOptions::default()
+///     .pool_size(20)
+///     .connect_timeout(Duration::from_secs(3))
+///     .statement_timeout(Some(Duration::from_secs(30)));
+/// assert_eq!(options.pool_size, 20);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DbOptions {
-    /// Most connections the pool opens.
+    /// Most connections the pool opens (`HURRICANE_DB_POOL_SIZE`, default 10).
     pub pool_size: u32,
-    /// How long a checkout waits for a free connection before [`Error::PoolTimeout`].
-    pub connection_timeout: Duration,
-    /// Idle connections are closed after this long (`None`: never).
+    /// How long opening one connection may take, libpq's `connect_timeout`
+    /// (`HURRICANE_DB_CONNECT_TIMEOUT_SECS`, default 5 s; libpq counts whole seconds,
+    /// at least 2). A URL that sets `connect_timeout` itself keeps its own.
+    pub connect_timeout: Duration,
+    /// How long a checkout waits for a free connection before [`Error::PoolTimeout`]
+    /// (`HURRICANE_DB_CHECKOUT_TIMEOUT_SECS`, default 5 s).
+    pub checkout_timeout: Duration,
+    /// Idle connections are closed after this long (`HURRICANE_DB_IDLE_TIMEOUT_SECS`,
+    /// 0 = never; default 600 s).
     pub idle_timeout: Option<Duration>,
+    /// `application_name` the server shows in `pg_stat_activity` and its logs
+    /// (`HURRICANE_DB_APPLICATION_NAME`, default `hurricane-db`).
+    pub application_name: String,
+    /// Server-side limit for each statement (`HURRICANE_DB_STATEMENT_TIMEOUT_MS`,
+    /// default none). Set once per connection when it opens.
+    pub statement_timeout: Option<Duration>,
+    /// Diesel's prepared-statement cache (`HURRICANE_DB_STATEMENT_CACHE=off` turns it
+    /// off). Off is needed behind PgBouncer in transaction mode.
+    pub statement_cache: bool,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
         DbOptions {
             pool_size: 10,
-            connection_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            checkout_timeout: Duration::from_secs(5),
             idle_timeout: Some(Duration::from_secs(600)),
+            application_name: "hurricane-db".into(),
+            statement_timeout: None,
+            statement_cache: true,
         }
     }
 }
 
 impl DbOptions {
-    /// Reads `HURRICANE_DB_POOL_SIZE`, `HURRICANE_DB_CONNECT_TIMEOUT_SECS` and
-    /// `HURRICANE_DB_IDLE_TIMEOUT_SECS` (0 = never), keeping defaults for those unset.
+    /// Defaults, overridden by `HURRICANE_DB_*` variables from the environment or
+    /// `./.env` (see each field).
     pub fn from_env() -> Result<Self> {
         let mut options = DbOptions::default();
-        if let Some(n) = env_number("HURRICANE_DB_POOL_SIZE")? {
-            if n == 0 {
-                return Err(Error::InvalidInput(
-                    "HURRICANE_DB_POOL_SIZE \"0\": expected at least 1".into(),
-                ));
+        if let Some(n) = config::number("HURRICANE_DB_POOL_SIZE")? {
+            if n == 0 || n > 10_000 {
+                return Err(Error::InvalidInput(format!(
+                    "HURRICANE_DB_POOL_SIZE \"{n}\": expected 1 to 10000"
+                )));
             }
             options.pool_size = n as u32;
         }
-        if let Some(secs) = env_number("HURRICANE_DB_CONNECT_TIMEOUT_SECS")? {
-            options.connection_timeout = Duration::from_secs(secs.max(1));
+        if let Some(secs) = config::number("HURRICANE_DB_CONNECT_TIMEOUT_SECS")? {
+            options.connect_timeout = Duration::from_secs(secs.max(1));
         }
-        if let Some(secs) = env_number("HURRICANE_DB_IDLE_TIMEOUT_SECS")? {
+        if let Some(secs) = config::number("HURRICANE_DB_CHECKOUT_TIMEOUT_SECS")? {
+            options.checkout_timeout = Duration::from_secs(secs.max(1));
+        }
+        if let Some(secs) = config::number("HURRICANE_DB_IDLE_TIMEOUT_SECS")? {
             options.idle_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+        }
+        if let Some(name) = config::var("HURRICANE_DB_APPLICATION_NAME")? {
+            options.application_name = name;
+        }
+        if let Some(ms) = config::number("HURRICANE_DB_STATEMENT_TIMEOUT_MS")? {
+            options.statement_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+        }
+        if let Some(value) = config::var("HURRICANE_DB_STATEMENT_CACHE")? {
+            options.statement_cache = match value.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => {
+                    return Err(Error::InvalidInput(format!(
+                        "HURRICANE_DB_STATEMENT_CACHE \"{value}\": expected on or off"
+                    )))
+                }
+            };
         }
         Ok(options)
     }
+
+    /// Sets [`DbOptions::pool_size`].
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.pool_size = n;
+        self
+    }
+
+    /// Sets [`DbOptions::connect_timeout`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`DbOptions::checkout_timeout`].
+    pub fn checkout_timeout(mut self, timeout: Duration) -> Self {
+        self.checkout_timeout = timeout;
+        self
+    }
+
+    /// Sets [`DbOptions::idle_timeout`].
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`DbOptions::application_name`].
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+
+    /// Sets [`DbOptions::statement_timeout`].
+    pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// Sets [`DbOptions::statement_cache`].
+    pub fn statement_cache(mut self, on: bool) -> Self {
+        self.statement_cache = on;
+        self
+    }
 }
 
-fn env_number(name: &str) -> Result<Option<u64>> {
-    match std::env::var(name) {
-        Ok(value) => value.trim().parse::<u64>().map(Some).map_err(|_| {
-            Error::InvalidInput(format!("{name} \"{value}\": expected a whole number"))
-        }),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(Error::InvalidInput(format!("{name} is not valid UTF-8")))
+/// Where the database is: `DATABASE_URL` from the environment or `./.env`, or `None`.
+pub fn database_url_from_env() -> Result<Option<String>> {
+    config::var("DATABASE_URL")
+}
+
+/// Whether the schema matches this crate's migrations. See [`Db::migration_status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MigrationStatus {
+    /// Every migration of this crate is applied, and no other.
+    Current,
+    /// These migrations of this crate are not applied yet (oldest first).
+    Pending(Vec<String>),
+    /// The database has migrations this crate does not know: it was migrated by a
+    /// newer release.
+    DatabaseNewer(Vec<String>),
+}
+
+impl std::fmt::Display for MigrationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MigrationStatus::Current => write!(f, "current"),
+            MigrationStatus::Pending(names) => {
+                write!(f, "{} pending: {}", names.len(), names.join(", "))
+            }
+            MigrationStatus::DatabaseNewer(versions) => write!(
+                f,
+                "database newer than this crate: unknown migrations {}",
+                versions.join(", ")
+            ),
         }
     }
 }
 
-/// Where the database is: from `DATABASE_URL` (environment or `.env`), or `None`.
-pub fn database_url_from_env() -> Option<String> {
-    // A missing .env is normal; a malformed one should not hide the environment.
-    let _ = dotenvy::dotenv();
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-}
-
-/// The shared database, behind r2d2 connections (see [`crate::pool`] for how threads
-/// keep their own connection). Cheap to clone; clones share the pool.
+/// The shared database behind a pool of connections. Cheap to clone; clones share
+/// the pool.
 #[derive(Clone)]
 pub struct Db {
-    pool: std::sync::Arc<AffinePool>,
+    pool: Arc<ConnPool>,
+    /// The URL with its password masked, for messages.
+    server: Arc<str>,
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (connections, idle) = self.pool.state();
         f.debug_struct("Db")
-            .field("connections", &connections)
-            .field("idle", &idle)
+            .field("server", &self.server)
+            .field("pool", &self.pool.state())
             .finish()
     }
 }
 
+/// BEGIN for a read-write or a read-only transaction.
+#[derive(Clone, Copy)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
 impl Db {
-    /// Connects with default [`DbOptions`]. Fails with [`Error::Connection`] (password
-    /// masked) when the server cannot be reached.
+    /// Connects with default [`DbOptions`].
     pub fn connect(url: &str) -> Result<Db> {
         Db::connect_with(url, DbOptions::default())
     }
 
-    /// Connects with explicit pool settings.
+    /// Connects with explicit settings. One connection is opened now, once, with no
+    /// retry: a wrong password, an unknown database or host, or a refused port fail
+    /// here within `connect_timeout`, as one [`Error::Connection`] that names the
+    /// masked URL and what to check. The pool opens the rest on demand.
     pub fn connect_with(url: &str, options: DbOptions) -> Result<Db> {
-        let pool = AffinePool::build(
-            url,
-            options.pool_size,
-            options.connection_timeout,
-            options.idle_timeout,
-        )
-        .map_err(|e| {
-            Error::Connection(format!(
-                "{}: {}",
-                mask_secrets(url),
-                mask_secrets(&e.to_string())
-            ))
-        })?;
+        let timeout_secs = options.connect_timeout.as_secs().max(1).to_string();
+        let conninfo = config::with_param(url, "connect_timeout", &timeout_secs);
+        let conninfo = config::with_param(&conninfo, "application_name", &options.application_name);
+        let manager = Manager::new(conninfo, options.statement_timeout, options.statement_cache);
+        let server: Arc<str> = mask_secrets(url).into();
+        manager
+            .connect_once()
+            .map_err(|e| Error::Connection(explain_connect_failure(&server, &e, &options)))?;
+        let pool = ConnPool::build(
+            manager,
+            &PoolConfig {
+                size: options.pool_size,
+                checkout_timeout: options.checkout_timeout,
+                idle_timeout: options.idle_timeout,
+            },
+        );
+        tracing::debug!(server = %server, pool_size = options.pool_size, "connected");
         Ok(Db {
-            pool: std::sync::Arc::new(pool),
+            pool: Arc::new(pool),
+            server,
         })
     }
 
-    /// Connects to `DATABASE_URL` (environment or `.env`) with [`DbOptions::from_env`].
+    /// Connects to `DATABASE_URL` (environment, else `./.env`) with
+    /// [`DbOptions::from_env`].
     pub fn from_env() -> Result<Db> {
-        let url = database_url_from_env().ok_or_else(|| {
+        let url = database_url_from_env()?.ok_or_else(|| {
             Error::InvalidInput("DATABASE_URL is set neither in the environment nor in .env".into())
         })?;
         Db::connect_with(&url, DbOptions::from_env()?)
@@ -144,59 +273,210 @@ impl Db {
         Db::connect_with(&url_from_env_or_private()?, DbOptions::from_env()?)
     }
 
+    /// What the examples and tools that serve or query use: with `DATABASE_URL`, a
+    /// pool for that login that runs no DDL and insists on a current schema
+    /// ([`Db::check_schema`]); without it, the private cluster in `./.hurricane-db/`,
+    /// which belongs to the caller and so is migrated.
+    pub fn from_env_checked_or_private() -> Result<Db> {
+        if database_url_from_env()?.is_some() {
+            let db = Db::from_env()?;
+            db.check_schema()?;
+            Ok(db)
+        } else {
+            let db = Db::from_env_or_private()?;
+            db.run_pending_migrations()?;
+            Ok(db)
+        }
+    }
+
+    /// The server this pool connects to, as a URL with the password masked.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// One round trip to the server on a pooled connection: for health checks.
+    pub fn ping(&self) -> Result<()> {
+        self.with_conn(|conn| {
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+    }
+
     /// Checks a connection out of the pool, for work that needs no transaction
-    /// (a single statement is atomic on its own and costs one round trip).
+    /// (a single statement is atomic on its own and costs one round trip). The
+    /// connection is a Diesel connection itself: `query.load(&mut conn)` works.
     pub fn conn(&self) -> Result<PooledConn> {
         self.pool.get()
+    }
+
+    /// Runs one read on a pooled connection without a transaction; if the connection
+    /// turns out to have been lost (a server restart), runs it once more on a fresh
+    /// one. Only for reads: running them twice is harmless.
+    pub(crate) fn with_conn<T>(&self, f: impl Fn(&mut PgConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        match f(&mut conn) {
+            Err(Error::ConnectionLost(_)) => {
+                discard(&mut conn);
+                drop(conn);
+                f(&mut *self.conn()?)
+            }
+            other => other,
+        }
     }
 
     /// Runs `f` in a transaction: commit on `Ok`, rollback on `Err` or panic (the
     /// panic then continues). The connection always goes back to the pool clean.
     ///
+    /// Like Diesel's `Connection::transaction`, the closure may return the caller's
+    /// own error type; it needs `From<hurricane_db::Error>` (for checkout and COMMIT
+    /// failures) and usually `From<diesel::result::Error>` (for `?` on queries).
+    ///
     /// ```no_run
     /// # fn main() -> hurricane_db::Result<()> {
     /// use diesel::prelude::*;
-    /// use hurricane_db::{schema::hurricanes, Db};
+    /// use hurricane_db::{schema::hurricanes, Db, Error};
     /// let db = Db::from_env()?;
-    /// let n: i64 = db.transaction(|conn| Ok(hurricanes::table.count().get_result(conn)?))?;
+    /// let n: i64 = db.transaction(|conn| {
+    ///     Ok::<_, Error>(hurricanes::table.count().get_result(conn)?)
+    /// })?;
     /// # Ok(()) }
     /// ```
-    pub fn transaction<T, F>(&self, f: F) -> Result<T>
+    pub fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut PgConnection) -> Result<T>,
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<Error>,
     {
-        scoped(self.conn()?, |c| c.transaction(f))
+        self.run(Access::ReadWrite, None, f)
     }
 
     /// Like [`Db::transaction`], and the audit trail names `app_user` for every change
     /// made in it. The name is set with `set_config(..., true)`: it lives only as long
     /// as this transaction, so it never leaks to the next user of the pooled
     /// connection and works behind a transaction-pooling proxy.
-    pub fn transaction_as<T, F>(&self, app_user: &str, f: F) -> Result<T>
+    pub fn transaction_as<T, E, F>(&self, app_user: &str, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut PgConnection) -> Result<T>,
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<Error>,
     {
-        self.transaction(|conn| {
-            set_app_user(conn, app_user)?;
-            f(conn)
-        })
+        check_app_user(app_user)?;
+        self.run(Access::ReadWrite, Some(app_user), f)
     }
 
     /// Like [`Db::transaction`] inside a READ ONLY transaction: any write fails with
     /// [`Error::ReadOnly`].
-    pub fn read<T, F>(&self, f: F) -> Result<T>
+    pub fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut PgConnection) -> Result<T>,
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<Error>,
     {
-        scoped(self.conn()?, |c| c.build_transaction().read_only().run(f))
+        self.run(Access::ReadOnly, None, f)
     }
 
-    /// Pool statistics: (open connections, idle connections).
-    pub fn pool_state(&self) -> (u32, u32) {
+    fn run<T, E, F>(&self, access: Access, app_user: Option<&str>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<Error>,
+    {
+        let started = Instant::now();
+        let span = tracing::debug_span!(
+            "transaction",
+            read_only = matches!(access, Access::ReadOnly),
+            app_user
+        );
+        let _entered = span.enter();
+        let mut conn = self.begin(access)?;
+        if let Some(user) = app_user {
+            if let Err(e) = set_app_user(&mut conn, user) {
+                end_failed(&mut conn);
+                return Err(e.into());
+            }
+        }
+        match catch_unwind(AssertUnwindSafe(|| f(&mut conn))) {
+            Ok(Ok(value)) => match AnsiTransactionManager::commit_transaction(&mut *conn) {
+                Ok(()) => {
+                    tracing::debug!(elapsed_ms = ms(started), "committed");
+                    Ok(value)
+                }
+                Err(e) if is_connection_failure(&e) => {
+                    discard(&mut conn);
+                    tracing::warn!(elapsed_ms = ms(started), "connection lost during COMMIT");
+                    Err(Error::CommitOutcomeUnknown(mask_secrets(&e.to_string())).into())
+                }
+                Err(e) => {
+                    end_failed(&mut conn);
+                    tracing::debug!(elapsed_ms = ms(started), "COMMIT refused");
+                    Err(Error::from(e).into())
+                }
+            },
+            Ok(Err(e)) => {
+                end_failed(&mut conn);
+                tracing::debug!(elapsed_ms = ms(started), "rolled back");
+                Err(e)
+            }
+            Err(panic) => {
+                end_failed(&mut conn);
+                drop(conn);
+                tracing::debug!(elapsed_ms = ms(started), "rolled back on panic");
+                resume_unwind(panic)
+            }
+        }
+    }
+
+    /// A connection inside a fresh transaction. A connection found dead here (at
+    /// checkout or BEGIN) is discarded and the next one tried: nothing has run yet.
+    fn begin(&self, access: Access) -> Result<PooledConn> {
+        let sql = match access {
+            Access::ReadWrite => "BEGIN",
+            Access::ReadOnly => "BEGIN READ ONLY",
+        };
+        let attempts = self.pool.state().max_size + 1;
+        let mut last = None;
+        for _ in 0..attempts {
+            let mut conn = self.conn()?;
+            match AnsiTransactionManager::begin_transaction_sql(&mut *conn, sql) {
+                Ok(()) => return Ok(conn),
+                Err(e) if is_connection_failure(&e) => {
+                    discard(&mut conn);
+                    last = Some(e);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::ConnectionLost(format!(
+            "every pooled connection to {} failed at BEGIN; last: {}",
+            self.server,
+            last.map_or_else(String::new, |e| mask_secrets(&e.to_string()))
+        )))
+    }
+
+    /// Connections open and idle now.
+    pub fn pool_state(&self) -> PoolState {
         self.pool.state()
     }
 
-    /// Applies every pending migration; returns the versions applied.
+    /// Compares the database's applied migrations with this crate's. Needs only
+    /// SELECT on `__diesel_schema_migrations` (granted to the writer and reader
+    /// groups), so a least-privilege service can check before it serves.
+    pub fn migration_status(&self) -> Result<MigrationStatus> {
+        self.with_conn(migration_status)
+    }
+
+    /// `Ok` when the schema is [`MigrationStatus::Current`]; otherwise
+    /// [`Error::SchemaNotCurrent`] saying what differs and who must migrate.
+    pub fn check_schema(&self) -> Result<()> {
+        match self.migration_status()? {
+            MigrationStatus::Current => Ok(()),
+            status => Err(Error::SchemaNotCurrent(format!(
+                "schema of {} is not current ({status}): run `hurricane-db migrate` as the \
+                 database owner",
+                self.server
+            ))),
+        }
+    }
+
+    /// Applies every pending migration; returns the versions applied. DDL: only the
+    /// database owner can do this; anyone else gets [`Error::PermissionDenied`]
+    /// saying so.
     pub fn run_pending_migrations(&self) -> Result<Vec<String>> {
         let mut conn = self.conn()?;
         run_pending_migrations(&mut conn)
@@ -207,8 +487,8 @@ impl Db {
         let mut conn = self.conn()?;
         let version = conn
             .revert_last_migration(MIGRATIONS)
-            .map_err(|e| Error::Migration(e.to_string()))?;
-        Ok(version.to_string())
+            .map(|v| v.to_string());
+        version.map_err(|e| migration_error(&mut conn, e))
     }
 
     /// Reverts every applied migration, newest first; returns the versions reverted.
@@ -216,28 +496,77 @@ impl Db {
         let mut conn = self.conn()?;
         let versions = conn
             .revert_all_migrations(MIGRATIONS)
-            .map_err(|e| Error::Migration(e.to_string()))?;
-        Ok(versions.iter().map(ToString::to_string).collect())
+            .map(|v| v.iter().map(ToString::to_string).collect());
+        versions.map_err(|e| migration_error(&mut conn, e))
     }
 
-    /// Versions of migrations not yet applied.
+    /// Names of migrations not yet applied.
     pub fn pending_migrations(&self) -> Result<Vec<String>> {
-        let mut conn = self.conn()?;
-        let pending = conn
-            .pending_migrations(MIGRATIONS)
-            .map_err(|e| Error::Migration(e.to_string()))?;
-        Ok(pending.iter().map(|m| m.name().to_string()).collect())
+        match self.migration_status()? {
+            MigrationStatus::Pending(names) => Ok(names),
+            _ => Ok(Vec::new()),
+        }
     }
 }
 
-/// Names the application end user for the rest of the current transaction.
-pub fn set_app_user(conn: &mut PgConnection, app_user: &str) -> Result<()> {
-    use diesel::RunQueryDsl;
+fn ms(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}
+
+/// Ends a transaction that must not commit. If even ROLLBACK fails, the connection is
+/// discarded rather than handed to the next caller in an unknown state.
+fn end_failed(conn: &mut PooledConn) {
+    if AnsiTransactionManager::rollback_transaction(&mut **conn).is_err() {
+        discard(conn);
+    }
+}
+
+/// The one line that says why a connection could not be opened and what to do.
+fn explain_connect_failure(server: &str, e: &diesel::r2d2::Error, options: &DbOptions) -> String {
+    let raw = mask_secrets(&e.to_string());
+    // libpq's message is several lines ("...failed: X\n\tIs the server running...").
+    let first = raw
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("unknown error");
+    let first = first.strip_prefix("Error connecting to ").unwrap_or(first);
+    let hint = if raw.contains("password authentication failed") || raw.contains("no password supplied") {
+        "check the user's password (in the URL, PGPASSWORD or ~/.pgpass)"
+    } else if raw.contains("database") && raw.contains("does not exist") {
+        "create the database or fix the database name in the URL"
+    } else if raw.contains("role") && raw.contains("does not exist") {
+        "check the user name in the URL"
+    } else if raw.contains("Connection refused") || raw.contains("No such file or directory") {
+        "is PostgreSQL running and listening on that host and port?"
+    } else if raw.contains("could not translate host name") || raw.contains("Name or service not known") {
+        "check the host name in the URL"
+    } else if raw.contains("timeout expired") {
+        return format!(
+            "{server}: no answer within {} s (HURRICANE_DB_CONNECT_TIMEOUT_SECS): is the host \
+             reachable and the port open?",
+            options.connect_timeout.as_secs().max(1)
+        );
+    } else if raw.contains("pg_hba.conf") {
+        "the server does not accept this user from this host (pg_hba.conf)"
+    } else {
+        "check DATABASE_URL"
+    };
+    format!("{server}: {first}; {hint}")
+}
+
+fn check_app_user(app_user: &str) -> Result<()> {
     if app_user.trim().is_empty() {
         return Err(Error::InvalidInput(
             "app user: expected a non-empty name".into(),
         ));
     }
+    Ok(())
+}
+
+/// Names the application end user for the rest of the current transaction.
+pub fn set_app_user(conn: &mut PgConnection, app_user: &str) -> Result<()> {
+    check_app_user(app_user)?;
     diesel::sql_query("SELECT set_config('hurricane_db.app_user', $1, true)")
         .bind::<diesel::sql_types::Text, _>(app_user)
         .execute(conn)?;
@@ -246,42 +575,100 @@ pub fn set_app_user(conn: &mut PgConnection, app_user: &str) -> Result<()> {
 
 /// Applies pending migrations on one connection; returns the versions applied.
 pub fn run_pending_migrations(conn: &mut PgConnection) -> Result<Vec<String>> {
-    let versions = conn
+    let versions: std::result::Result<Vec<String>, _> = conn
         .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| Error::Migration(e.to_string()))?;
+        .map(|v| v.iter().map(ToString::to_string).collect());
+    let versions = versions.map_err(|e| migration_error(conn, e))?;
     for v in &versions {
         tracing::info!(version = %v, "applied migration");
     }
-    Ok(versions.iter().map(ToString::to_string).collect())
+    Ok(versions)
+}
+
+/// A migration failure; a permission failure says that the owner must migrate.
+fn migration_error(
+    conn: &mut PgConnection,
+    e: Box<dyn std::error::Error + Send + Sync>,
+) -> Error {
+    let text = e.to_string();
+    if text.contains("permission denied") || text.contains("must be owner") {
+        let who = current_user(conn).unwrap_or_else(|| "this login".into());
+        return Error::PermissionDenied {
+            message: format!(
+                "{who} may not change the schema ({text}): migrations must be run by the \
+                 database owner (`hurricane-db migrate` with the owner's DATABASE_URL)"
+            ),
+            source: None,
+        };
+    }
+    Error::Migration(text)
+}
+
+fn current_user(conn: &mut PgConnection) -> Option<String> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_user"))
+        .get_result(conn)
+        .ok()
+}
+
+/// See [`Db::migration_status`]; on one connection.
+pub fn migration_status(conn: &mut PgConnection) -> Result<MigrationStatus> {
+    use diesel::migration::MigrationSource;
+    use diesel::pg::Pg;
+    let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "to_regclass('__diesel_schema_migrations') IS NOT NULL",
+    ))
+    .get_result(conn)?;
+    let applied: Vec<String> = if exists {
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations ORDER BY version")
+            .load::<Version>(conn)?
+            .into_iter()
+            .map(|v| v.version)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let ours = MigrationSource::<Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| Error::Migration(e.to_string()))?;
+    let ours: Vec<(String, String)> = ours
+        .iter()
+        .map(|m| {
+            let name = m.name();
+            (name.version().to_string(), name.to_string())
+        })
+        .collect();
+    let unknown: Vec<String> = applied
+        .iter()
+        .filter(|v| !ours.iter().any(|(ov, _)| ov == *v))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Ok(MigrationStatus::DatabaseNewer(unknown));
+    }
+    let pending: Vec<String> = ours
+        .into_iter()
+        .filter(|(v, _)| !applied.contains(v))
+        .map(|(_, name)| name)
+        .collect();
+    Ok(if pending.is_empty() {
+        MigrationStatus::Current
+    } else {
+        MigrationStatus::Pending(pending)
+    })
+}
+
+#[derive(diesel::QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
 }
 
 /// `DATABASE_URL` if set, else the URL of the private cluster (started if needed).
 pub fn url_from_env_or_private() -> Result<String> {
-    match database_url_from_env() {
+    match database_url_from_env()? {
         Some(url) => Ok(url),
         None => {
             let cluster = Cluster::ensure(crate::cluster::DEFAULT_DIR, Durability::Durable)?;
             Ok(cluster.url(crate::cluster::DEFAULT_DATABASE))
-        }
-    }
-}
-
-/// Runs a transaction body so that a panic still ends the transaction: roll back, give
-/// the connection back to the pool, then resume the panic. (Diesel's r2d2 manager
-/// discards any connection dropped while the thread is panicking, so the connection
-/// must be returned before the panic resumes.)
-pub(crate) fn scoped<T>(
-    mut conn: PooledConn,
-    body: impl FnOnce(&mut PgConnection) -> Result<T>,
-) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(|| body(&mut conn))) {
-        Ok(result) => result,
-        Err(panic) => {
-            // Diesel's depth is still 1: roll back so the pool gets a clean connection.
-            // If that fails the connection is marked broken and r2d2 discards it.
-            let _ = AnsiTransactionManager::rollback_transaction(&mut *conn);
-            drop(conn);
-            resume_unwind(panic)
         }
     }
 }

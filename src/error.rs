@@ -1,12 +1,29 @@
 //! One error type for the whole crate.
 //!
 //! Callers match on variants rather than parse messages: a service maps
-//! [`Error::UniqueViolation`] to 409, [`Error::PermissionDenied`] to 403 and so on.
-//! PostgreSQL failures arrive from Diesel as `DatabaseErrorKind`s; the ones Diesel
-//! has no kind for (42501 insufficient_privilege) are recognised by the server's
-//! message, which our clusters pin to `lc_messages = C`.
+//! [`Error::UniqueViolation`] to 409, [`Error::PermissionDenied`] to 403,
+//! [`Error::Connection`] to 503 and so on, and asks [`Error::is_retryable`] whether
+//! running the same transaction again is safe and may succeed.
+//!
+//! PostgreSQL failures arrive from Diesel as a `DatabaseErrorKind` plus the server's
+//! message; Diesel 2.3 does not pass the SQLSTATE on. The codes Diesel has a kind for
+//! (23xxx constraints, 25006 read-only, 40001 serialization, 08xxx connection) map
+//! exactly. The others are recognised by the server's primary message text:
+//! 42501 insufficient_privilege ("permission denied for ...", "must be owner of ..."),
+//! 40P01 deadlock ("deadlock detected") and libpq's own connection-loss messages.
+//! That relies on the server sending English messages (`lc_messages = 'C'` or an
+//! English locale, the default of most installations and of our private clusters);
+//! with a translated `lc_messages` those few fall back to [`Error::Database`].
+//! Variants made from a database error keep it as their `source()`; connection
+//! errors do not, because libpq's raw text may carry the password (their message is
+//! masked instead).
 
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
+
+pub use crate::mask::mask_secrets;
+
+/// The database error a variant was made from, kept for `source()`.
+pub type DbError = diesel::result::Error;
 
 /// Everything that can go wrong in `hurricane_db`.
 #[derive(Debug, thiserror::Error)]
@@ -20,38 +37,106 @@ pub enum Error {
     #[error("already exists: {0}")]
     AlreadyExists(String),
 
-    /// A UNIQUE or PRIMARY KEY constraint refused the row.
+    /// A UNIQUE or PRIMARY KEY constraint refused the row (23505).
     #[error("duplicate key violates {constraint}: {message}")]
-    UniqueViolation { constraint: String, message: String },
+    UniqueViolation {
+        /// The constraint's name.
+        constraint: String,
+        /// The server's message and detail.
+        message: String,
+        /// The database error.
+        #[source]
+        source: DbError,
+    },
 
-    /// A FOREIGN KEY constraint refused the row.
+    /// A FOREIGN KEY constraint refused the row (23503).
     #[error("foreign key {constraint} refused the row: {message}")]
-    ForeignKeyViolation { constraint: String, message: String },
+    ForeignKeyViolation {
+        /// The constraint's name.
+        constraint: String,
+        /// The server's message and detail.
+        message: String,
+        /// The database error.
+        #[source]
+        source: DbError,
+    },
 
-    /// A CHECK constraint refused the row (physically impossible values).
+    /// A CHECK constraint refused the row: physically impossible values (23514).
     #[error("check constraint {constraint} refused the row: {message}")]
-    CheckViolation { constraint: String, message: String },
+    CheckViolation {
+        /// The constraint's name.
+        constraint: String,
+        /// The server's message and detail.
+        message: String,
+        /// The database error.
+        #[source]
+        source: DbError,
+    },
 
-    /// A NOT NULL column got no value.
+    /// A NOT NULL column got no value (23502).
     #[error("not-null constraint refused the row: {message}")]
-    NotNullViolation { message: String },
+    NotNullViolation {
+        /// The server's message and detail.
+        message: String,
+        /// The database error.
+        #[source]
+        source: DbError,
+    },
 
-    /// The database role lacks the privilege (SQLSTATE 42501), e.g. a writer's DELETE.
+    /// The database role lacks the privilege (42501), e.g. a writer's DELETE.
     #[error("permission denied: {message}")]
-    PermissionDenied { message: String },
+    PermissionDenied {
+        /// The server's message.
+        message: String,
+        /// The database error (absent when the check ran in this crate).
+        #[source]
+        source: Option<DbError>,
+    },
 
-    /// A write was attempted inside a READ ONLY transaction.
+    /// A write was attempted inside a READ ONLY transaction or on a standby (25006).
     #[error("read-only transaction: {message}")]
-    ReadOnly { message: String },
+    ReadOnly {
+        /// The server's message.
+        message: String,
+        /// The database error.
+        #[source]
+        source: DbError,
+    },
 
-    /// No pooled connection became free within the pool's connection timeout.
+    /// The server aborted the transaction to resolve a conflict with a concurrent one:
+    /// serialization failure (40001) or deadlock (40P01). Nothing was committed;
+    /// running the transaction again is the intended answer.
+    #[error("transaction conflict, safe to retry: {message}")]
+    Conflict {
+        /// The server's message.
+        message: String,
+        /// The database error.
+        #[source]
+        source: DbError,
+    },
+
+    /// No pooled connection became free within the pool's checkout timeout.
     #[error("timed out waiting for a pooled connection: {0}")]
     PoolTimeout(String),
 
-    /// The server could not be reached or closed the connection.
-    /// URLs in the message have their password masked.
+    /// A connection could not be opened: wrong password, unknown database or host,
+    /// refused port, timeout. The message names the masked URL and what to check.
     #[error("connection failed: {0}")]
     Connection(String),
+
+    /// An open connection was lost before its transaction committed: nothing of the
+    /// transaction was written, and retrying it is safe.
+    #[error("connection lost: {0}")]
+    ConnectionLost(String),
+
+    /// The connection was lost while COMMIT was under way: the transaction may or may
+    /// not have been written. Never retried automatically.
+    #[error("connection lost during COMMIT, outcome unknown: {0}")]
+    CommitOutcomeUnknown(String),
+
+    /// The database schema is not the one this crate was built for.
+    #[error("{0}")]
+    SchemaNotCurrent(String),
 
     /// Applying or reverting a migration failed.
     #[error("migration failed: {0}")]
@@ -61,9 +146,20 @@ pub enum Error {
     #[error("invalid input: {0}")]
     InvalidInput(String),
 
+    /// A row from the database could not be decoded into its Rust type: the schema and
+    /// this crate disagree. Not the caller's fault.
+    #[error("cannot decode a row: {message}")]
+    Decode {
+        /// What failed to decode.
+        message: String,
+        /// The database error.
+        #[source]
+        source: DbError,
+    },
+
     /// A curation was refused; the reason says which check failed.
     #[error("curation refused: {0}")]
-    Curation(crate::curation::CurationError),
+    Curation(#[source] crate::curation::CurationError),
 
     /// A load found bad rows and wrote nothing; lists the first of them.
     #[error("{0}")]
@@ -75,12 +171,20 @@ pub enum Error {
 
     /// Any other database error, with the server's message.
     #[error("database error: {message}")]
-    Database { message: String },
+    Database {
+        /// The server's message and detail.
+        message: String,
+        /// The database error (absent for inconsistencies this crate detected).
+        #[source]
+        source: Option<DbError>,
+    },
 
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
@@ -98,27 +202,69 @@ impl Error {
         }
     }
 
-    fn from_database(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformation) -> Self {
+    /// Whether running the same transaction again is safe and may succeed: true for a
+    /// serialization failure or deadlock ([`Error::Conflict`]) and for a connection
+    /// lost before commit ([`Error::ConnectionLost`]); false for everything else,
+    /// including a connection lost during COMMIT ([`Error::CommitOutcomeUnknown`]).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Conflict { .. } | Error::ConnectionLost(_))
+    }
+
+    /// Whether the database was unreachable or went away (a service's 503).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Error::Connection(_)
+                | Error::ConnectionLost(_)
+                | Error::CommitOutcomeUnknown(_)
+                | Error::PoolTimeout(_)
+        )
+    }
+
+    fn from_database(kind: DatabaseErrorKind, source: DbError) -> Self {
+        let diesel::result::Error::DatabaseError(_, info) = &source else {
+            return Error::Database {
+                message: source.to_string(),
+                source: Some(source),
+            };
+        };
+        let info: &dyn DatabaseErrorInformation = info.as_ref();
         let message = describe(info);
         let constraint = info.constraint_name().unwrap_or("(unnamed)").to_string();
         match kind {
             DatabaseErrorKind::UniqueViolation => Error::UniqueViolation {
                 constraint,
                 message,
+                source,
             },
             DatabaseErrorKind::ForeignKeyViolation => Error::ForeignKeyViolation {
                 constraint,
                 message,
+                source,
             },
             DatabaseErrorKind::CheckViolation => Error::CheckViolation {
                 constraint,
                 message,
+                source,
             },
-            DatabaseErrorKind::NotNullViolation => Error::NotNullViolation { message },
-            DatabaseErrorKind::ReadOnlyTransaction => Error::ReadOnly { message },
-            DatabaseErrorKind::ClosedConnection => Error::Connection(message),
-            _ if is_permission_denied(info.message()) => Error::PermissionDenied { message },
-            _ => Error::Database { message },
+            DatabaseErrorKind::NotNullViolation => Error::NotNullViolation { message, source },
+            DatabaseErrorKind::ReadOnlyTransaction => Error::ReadOnly { message, source },
+            DatabaseErrorKind::SerializationFailure => Error::Conflict { message, source },
+            DatabaseErrorKind::ClosedConnection => Error::ConnectionLost(mask_secrets(&message)),
+            _ if is_lost_connection_message(info.message()) => {
+                Error::ConnectionLost(mask_secrets(&message))
+            }
+            _ if info.message().starts_with("deadlock detected") => {
+                Error::Conflict { message, source }
+            }
+            _ if is_permission_denied(info.message()) => Error::PermissionDenied {
+                message,
+                source: Some(source),
+            },
+            _ => Error::Database {
+                message,
+                source: Some(source),
+            },
         }
     }
 }
@@ -126,6 +272,39 @@ impl Error {
 /// SQLSTATE 42501 messages: "permission denied for table x", "must be owner of table x".
 fn is_permission_denied(message: &str) -> bool {
     message.starts_with("permission denied") || message.starts_with("must be owner of")
+}
+
+/// libpq's and the server's words for a connection that is gone: the client library's
+/// own messages carry no SQLSTATE at all, and 57P01/57P02/57P03 (shutdown, crash,
+/// cannot connect now) are not mapped by Diesel.
+fn is_lost_connection_message(message: &str) -> bool {
+    const LOST: &[&str] = &[
+        "no connection to the server",
+        "server closed the connection unexpectedly",
+        "terminating connection",
+        "could not receive data from server",
+        "could not send data to server",
+        "connection to server was lost",
+        "SSL connection has been closed unexpectedly",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "the database system is not yet accepting connections",
+        "consuming input failed",
+        "lost synchronization with server",
+    ];
+    LOST.iter().any(|m| message.contains(m))
+}
+
+/// Whether a Diesel error means the connection itself is unusable (as opposed to a
+/// statement the server refused): the pool then discards the connection.
+pub fn is_connection_failure(err: &diesel::result::Error) -> bool {
+    match err {
+        diesel::result::Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        diesel::result::Error::DatabaseError(_, info) => is_lost_connection_message(info.message()),
+        diesel::result::Error::BrokenTransactionManager => true,
+        _ => false,
+    }
 }
 
 fn describe(info: &dyn DatabaseErrorInformation) -> String {
@@ -140,15 +319,18 @@ impl From<diesel::result::Error> for Error {
         use diesel::result::Error as D;
         match err {
             D::NotFound => Error::NotFound("no row matched".into()),
-            D::DatabaseError(kind, info) => Error::from_database(kind, info.as_ref()),
+            D::DatabaseError(kind, _) => Error::from_database(kind, err),
             D::BrokenTransactionManager => {
-                Error::Connection("the connection's transaction state is broken".into())
+                Error::ConnectionLost("the connection's transaction state is broken".into())
             }
-            D::SerializationError(e) | D::DeserializationError(e) => {
-                Error::InvalidInput(e.to_string())
-            }
+            D::DeserializationError(_) => Error::Decode {
+                message: err.to_string(),
+                source: err,
+            },
+            D::SerializationError(ref e) => Error::InvalidInput(e.to_string()),
             other => Error::Database {
                 message: other.to_string(),
+                source: Some(other),
             },
         }
     }
@@ -160,76 +342,3 @@ impl From<diesel::ConnectionError> for Error {
     }
 }
 
-/// Replaces the password in every URL or `password=...` pair of `text` with `***`.
-///
-/// Used on anything that may carry a connection string before it reaches a
-/// message or a log line.
-///
-/// ```
-/// use hurricane_db::error::mask_secrets;
-/// assert_eq!(
-///     mask_secrets("postgres://writer:s3cret@db:5432/ihw?sslmode=require"),
-///     "postgres://writer:***@db:5432/ihw?sslmode=require"
-/// );
-/// assert_eq!(mask_secrets("host=db password=s3cret user=x"), "host=db password=*** user=x");
-/// ```
-pub fn mask_secrets(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, word) in text.split(' ').enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(&mask_word(word));
-    }
-    out
-}
-
-fn mask_word(word: &str) -> String {
-    let lower = word.to_ascii_lowercase();
-    if lower.starts_with("password=") {
-        return "password=***".to_string();
-    }
-    let mut word = word.to_string();
-    if let Some(scheme_end) = word.find("://") {
-        let auth_start = scheme_end + 3;
-        let auth_end = word[auth_start..]
-            .find(['/', '?'])
-            .map_or(word.len(), |i| auth_start + i);
-        if let Some(at) = word[auth_start..auth_end].rfind('@') {
-            let userinfo = &word[auth_start..auth_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                word.replace_range(auth_start + colon + 1..auth_start + at, "***");
-            }
-        }
-    }
-    // A password given as a query parameter: ...?password=x&...
-    for key in ["?password=", "&password="] {
-        if let Some(start) = word.to_ascii_lowercase().find(key) {
-            let value_start = start + key.len();
-            let value_end = word[value_start..]
-                .find('&')
-                .map_or(word.len(), |i| value_start + i);
-            word.replace_range(value_start..value_end, "***");
-        }
-    }
-    word
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mask_secrets;
-
-    #[test]
-    fn masks_passwords_everywhere() {
-        assert_eq!(
-            mask_secrets("could not connect to postgresql://a:b@h/db?sslmode=require"),
-            "could not connect to postgresql://a:***@h/db?sslmode=require"
-        );
-        assert_eq!(
-            mask_secrets("postgres://h/db?user=a&password=pw&sslmode=require"),
-            "postgres://h/db?user=a&password=***&sslmode=require"
-        );
-        assert_eq!(mask_secrets("PASSWORD=pw"), "password=***");
-        assert_eq!(mask_secrets("postgres://a@h/db"), "postgres://a@h/db");
-    }
-}

@@ -6,12 +6,13 @@
 //! `hurricanes` table; migrations are embedded ([`db::MIGRATIONS`]).
 
 pub mod audit;
-pub mod cli;
 pub mod cluster;
+pub mod config;
 pub mod curation;
 pub mod db;
 pub mod error;
 pub mod ingest;
+pub mod mask;
 pub mod models;
 pub mod observations;
 pub mod pool;
@@ -19,9 +20,10 @@ pub mod queries;
 pub mod roles;
 #[rustfmt::skip]
 pub mod schema;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use db::{Db, DbOptions, PooledConn};
+pub use db::{Db, DbOptions, MigrationStatus, PoolState, PooledConn};
 
 /// The README's Rust examples compile as doctests.
 #[cfg(doctest)]

@@ -1,193 +1,283 @@
-//! r2d2, partitioned so that each thread keeps finding the same connection.
+//! The connection pool: r2d2 with a connection manager that knows when a connection
+//! is dead, shares its background threads, and logs each failure once, masked.
 //!
-//! One r2d2 pool hands out whichever connection came back last, so two threads keep
-//! swapping connections (and the server processes behind them). Measured with
-//! `examples/bench_read.rs` on a 2-core machine, two threads doing fid lookups ran at
-//! 21k/s through one shared pool and at 35k/s with a connection each (pgbench: 39k/s).
-//! So the pool is `pool_size` r2d2 pools of one connection each: a thread first tries
-//! "its" partition, then any idle one, and only then waits for the first to come back.
-//! r2d2 still opens, checks and recycles every connection.
+//! Why not Diesel's `ConnectionManager` as it is:
+//! - It opens connections with no timeout and whatever settings the URL has; ours adds
+//!   `connect_timeout`, `application_name`, `statement_timeout` and the statement-cache
+//!   choice to every connection.
+//! - It only discards a connection whose transaction state is broken. A connection to a
+//!   restarted server that fails while *preparing* a new statement keeps a clean state,
+//!   goes back to the pool, and fails again for the next caller. Ours watches every
+//!   query through Diesel's instrumentation: a connection-level failure marks that
+//!   connection dead (r2d2 discards it on return) and makes every other idle connection
+//!   suspect, so each is pinged once on its next checkout.
+//! - Each r2d2 pool starts its own 3 threads; all pools of a process share one
+//!   2-thread scheduler here.
+//! - r2d2's default error handler prints libpq's raw message (URLs and all) on every
+//!   retry; ours masks secrets and repeats a message at most every 30 s.
 
-use std::cell::Cell;
-use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use diesel::connection::{
+    AnsiTransactionManager, CacheSize, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::R2D2Connection;
+use diesel::Connection;
+use r2d2::{HandleError, ManageConnection, Pool, PooledConnection};
+use scheduled_thread_pool::ScheduledThreadPool;
 
-use crate::error::{mask_secrets, Error, Result};
+use crate::error::{is_connection_failure, Error, Result};
+use crate::mask::mask_secrets;
 
-type Manager = ConnectionManager<PgConnection>;
+/// A connection checked out of the pool. It derefs to [`PgConnection`] and is itself a
+/// Diesel connection, so `query.load(&mut conn)` works as it does on a `PgConnection`.
+/// Dropping it gives it back (a dead or mid-transaction connection is discarded).
+pub type PooledConn = PooledConnection<Manager>;
 
-static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread's preferred partition (before `% partitions`): threads number
-    /// themselves in order of first use, so N threads spread over N partitions.
-    static THREAD_SLOT: Cell<Option<usize>> = const { Cell::new(None) };
+/// The pool's health, shared by the manager and every connection's watcher.
+#[derive(Debug, Default)]
+struct Health {
+    /// Bumped whenever any connection fails for a connection-level reason: connections
+    /// verified in an older epoch are pinged before they are handed out again.
+    epoch: AtomicU64,
 }
 
-fn thread_slot() -> usize {
-    THREAD_SLOT.with(|slot| {
-        slot.get().unwrap_or_else(|| {
-            let n = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
-            slot.set(Some(n));
-            n
-        })
-    })
+/// Opens, checks and discards connections for r2d2.
+#[derive(Debug)]
+pub struct Manager {
+    conninfo: String,
+    statement_timeout: Option<Duration>,
+    statement_cache: bool,
+    health: Arc<Health>,
 }
 
-/// The partitions and a signal for "a connection came back".
-pub(crate) struct AffinePool {
-    parts: Vec<Pool<Manager>>,
-    timeout: Duration,
-    /// Threads waiting for a connection; returns skip the signal when there are none.
-    waiters: AtomicUsize,
-    returned: Mutex<u64>,
-    wake: Condvar,
+/// What a connection's instrumentation remembers about it.
+#[derive(Debug)]
+struct Watch {
+    health: Arc<Health>,
+    /// The pool's epoch when this connection was last known to work.
+    verified: u64,
+    dead: Arc<AtomicBool>,
 }
 
-impl AffinePool {
-    /// Builds `size` single-connection partitions. The first connection is opened now,
-    /// so a wrong URL fails here; the others open on first demand.
-    pub(crate) fn build(
-        url: &str,
-        size: u32,
-        timeout: Duration,
-        idle_timeout: Option<Duration>,
-    ) -> std::result::Result<AffinePool, r2d2::Error> {
-        let parts = (0..size.max(1))
-            .map(|i| {
-                Pool::builder()
-                    .max_size(1)
-                    .min_idle(Some(u32::from(i == 0)))
-                    .connection_timeout(timeout)
-                    .idle_timeout(idle_timeout)
-                    // A checkout must not cost a round trip; a broken connection shows
-                    // up as an error on first use and Diesel's manager then drops it.
-                    .test_on_check_out(false)
-                    .build(Manager::new(url))
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(AffinePool {
-            parts,
-            timeout,
-            waiters: AtomicUsize::new(0),
-            returned: Mutex::new(0),
-            wake: Condvar::new(),
-        })
-    }
-
-    /// (open connections, idle connections) over all partitions.
-    pub(crate) fn state(&self) -> (u32, u32) {
-        self.parts.iter().fold((0, 0), |(c, i), p| {
-            let s = p.state();
-            (c + s.connections, i + s.idle_connections)
-        })
-    }
-
-    /// A connection: this thread's own if idle, else any idle one, else the first to
-    /// come back within the timeout.
-    pub(crate) fn get(self: &Arc<Self>) -> Result<PooledConn> {
-        let first = thread_slot() % self.parts.len();
-        if let Some(found) = self.scan(first) {
-            return found;
-        }
-        // Everything is busy: wait for a return. Registering as a waiter before the
-        // rescan means a connection returned meanwhile is either seen by the rescan or
-        // signalled.
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        let result = self.wait(first);
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
-        result
-    }
-
-    /// An idle connection, preferring partition `first`; `None` if all are busy.
-    fn scan(self: &Arc<Self>, first: usize) -> Option<Result<PooledConn>> {
-        let n = self.parts.len();
-        for k in 0..n {
-            let part = &self.parts[(first + k) % n];
-            if let Some(conn) = part.try_get() {
-                return Some(Ok(self.wrap(conn)));
-            }
-            if part.state().connections == 0 {
-                // Never opened (or closed while idle): open it now, within the timeout.
-                return Some(
-                    part.get()
-                        .map(|conn| self.wrap(conn))
-                        .map_err(|e| Error::PoolTimeout(mask_secrets(&e.to_string()))),
-                );
+impl Instrumentation for Watch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery {
+            error: Some(error), ..
+        } = event
+        {
+            if is_connection_failure(error) {
+                self.dead.store(true, Ordering::Release);
+                self.health.epoch.fetch_add(1, Ordering::AcqRel);
             }
         }
-        None
+    }
+}
+
+fn watch(conn: &mut PgConnection) -> Option<&mut Watch> {
+    conn.instrumentation().downcast_mut::<Watch>()
+}
+
+impl Manager {
+    pub(crate) fn new(
+        conninfo: String,
+        statement_timeout: Option<Duration>,
+        statement_cache: bool,
+    ) -> Manager {
+        Manager {
+            conninfo,
+            statement_timeout,
+            statement_cache,
+            health: Arc::default(),
+        }
     }
 
-    fn wait(self: &Arc<Self>, first: usize) -> Result<PooledConn> {
-        let deadline = Instant::now() + self.timeout;
+    /// Opens one connection now, with no retry: how a pool proves its URL at start.
+    pub(crate) fn connect_once(&self) -> std::result::Result<PgConnection, diesel::r2d2::Error> {
+        self.connect()
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<PgConnection, Self::Error> {
+        use diesel::r2d2::Error as E;
+        let mut conn = PgConnection::establish(&self.conninfo).map_err(E::ConnectionError)?;
+        if !self.statement_cache {
+            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+        }
+        if let Some(timeout) = self.statement_timeout {
+            conn.batch_execute(&format!(
+                "SET statement_timeout = {}",
+                timeout.as_millis().max(1)
+            ))
+            .map_err(E::QueryError)?;
+        }
+        conn.set_instrumentation(Watch {
+            health: Arc::clone(&self.health),
+            verified: self.health.epoch.load(Ordering::Acquire),
+            dead: Arc::default(),
+        });
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> std::result::Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        std::thread::panicking()
+            || AnsiTransactionManager::is_broken_transaction_manager(conn)
+            || watch(conn).is_some_and(|w| w.dead.load(Ordering::Acquire))
+    }
+}
+
+/// Marks a checked-out connection as not to be reused: r2d2 closes it on return.
+pub(crate) fn discard(conn: &mut PgConnection) {
+    if let Some(w) = watch(conn) {
+        w.dead.store(true, Ordering::Release);
+    }
+    AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+}
+
+/// Logs r2d2's connection errors through `tracing`, masked, each distinct message at
+/// most once every 30 s (r2d2 retries a failing connect many times a second).
+#[derive(Debug, Default)]
+struct QuietErrors {
+    last: Mutex<Option<(String, Instant)>>,
+}
+
+impl HandleError<diesel::r2d2::Error> for QuietErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        let message = mask_secrets(error.to_string().trim());
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let repeat = last
+            .as_ref()
+            .is_some_and(|(m, at)| *m == message && at.elapsed() < Duration::from_secs(30));
+        if !repeat {
+            tracing::warn!(target: "hurricane_db::pool", "opening a connection failed: {message}");
+            *last = Some((message, Instant::now()));
+        }
+    }
+}
+
+/// The process's one scheduler for r2d2's background work (opening connections to
+/// keep `min_idle`, closing idle ones): 2 threads however many pools and connections.
+fn shared_scheduler() -> Arc<ScheduledThreadPool> {
+    static SCHEDULER: OnceLock<Arc<ScheduledThreadPool>> = OnceLock::new();
+    Arc::clone(SCHEDULER.get_or_init(|| {
+        Arc::new(
+            ScheduledThreadPool::builder()
+                .num_threads(2)
+                .thread_name_pattern("hurricane-db-pool-{}")
+                .build(),
+        )
+    }))
+}
+
+/// Pool sizes and timeouts, as [`crate::DbOptions`] gives them.
+pub(crate) struct PoolConfig {
+    pub size: u32,
+    pub checkout_timeout: Duration,
+    pub idle_timeout: Option<Duration>,
+}
+
+/// The pool and the health record its connections share.
+pub(crate) struct ConnPool {
+    pool: Pool<Manager>,
+    health: Arc<Health>,
+}
+
+impl ConnPool {
+    /// Builds the pool without opening anything (the caller has proved the URL).
+    pub(crate) fn build(manager: Manager, config: &PoolConfig) -> ConnPool {
+        let health = Arc::clone(&manager.health);
+        let pool = Pool::builder()
+            .max_size(config.size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(config.checkout_timeout)
+            .idle_timeout(config.idle_timeout)
+            // A checkout must not cost a round trip: connections are pinged only when
+            // another connection of this pool has failed since (see `Health`).
+            .test_on_check_out(false)
+            .error_handler(Box::new(QuietErrors::default()))
+            .thread_pool(shared_scheduler())
+            .build_unchecked(manager);
+        ConnPool { pool, health }
+    }
+
+    /// A connection known to work as far as the pool can tell without a round trip.
+    /// After any connection failure in this pool, each connection is pinged once
+    /// before its next use; dead ones are discarded and replaced.
+    pub(crate) fn get(&self) -> Result<PooledConn> {
+        let deadline = Instant::now() + self.pool.connection_timeout();
         loop {
-            let seen = *self.returned.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(found) = self.scan(first) {
-                return found;
-            }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::PoolTimeout(format!(
-                    "all {} connections stayed busy for {:.1} s",
-                    self.parts.len(),
-                    self.timeout.as_secs_f64()
-                )));
+            let mut conn = self
+                .pool
+                .get_timeout(left.max(Duration::from_millis(1)))
+                .map_err(|e| pool_error(&e, self.pool.max_size()))?;
+            let epoch = self.health.epoch.load(Ordering::Acquire);
+            let Some(w) = watch(&mut conn) else {
+                return Ok(conn);
+            };
+            if w.verified >= epoch {
+                return Ok(conn);
             }
-            let guard = self.returned.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = self
-                .wake
-                .wait_timeout_while(guard, left, |count| *count == seen)
-                .unwrap_or_else(|e| e.into_inner());
+            if conn.ping().is_ok() {
+                if let Some(w) = watch(&mut conn) {
+                    w.verified = epoch;
+                }
+                return Ok(conn);
+            }
+            discard(&mut conn);
+            drop(conn);
+            if Instant::now() >= deadline {
+                return Err(Error::PoolTimeout(
+                    "no live connection within the checkout timeout".into(),
+                ));
+            }
         }
     }
 
-    fn wrap(self: &Arc<Self>, conn: PooledConnection<Manager>) -> PooledConn {
-        PooledConn {
-            conn: Some(conn),
-            pool: Arc::clone(self),
+    /// Open and idle connections.
+    pub(crate) fn state(&self) -> PoolState {
+        let s = self.pool.state();
+        PoolState {
+            connections: s.connections,
+            idle: s.idle_connections,
+            max_size: self.pool.max_size(),
         }
     }
 }
 
-/// A connection checked out of the pool; derefs to [`PgConnection`]. Dropping it gives
-/// the connection back (r2d2 discards it instead if it is broken or mid-transaction).
-pub struct PooledConn {
-    conn: Option<PooledConnection<Manager>>,
-    pool: Arc<AffinePool>,
-}
-
-impl Deref for PooledConn {
-    type Target = PgConnection;
-
-    fn deref(&self) -> &PgConnection {
-        // `conn` is only None inside drop.
-        self.conn
-            .as_deref()
-            .unwrap_or_else(|| unreachable!("used after drop"))
+fn pool_error(e: &r2d2::Error, size: u32) -> Error {
+    let detail = e.to_string();
+    // r2d2 appends the last connect error when a new connection could not be opened.
+    if detail.contains("timed out waiting for connection:") {
+        Error::Connection(format!(
+            "no connection could be opened: {}",
+            mask_secrets(detail.trim_start_matches("timed out waiting for connection: "))
+        ))
+    } else {
+        Error::PoolTimeout(format!("all {size} connections stayed busy"))
     }
 }
 
-impl DerefMut for PooledConn {
-    fn deref_mut(&mut self) -> &mut PgConnection {
-        self.conn
-            .as_deref_mut()
-            .unwrap_or_else(|| unreachable!("used after drop"))
-    }
-}
-
-impl Drop for PooledConn {
-    fn drop(&mut self) {
-        drop(self.conn.take());
-        if self.pool.waiters.load(Ordering::SeqCst) > 0 {
-            let mut count = self.pool.returned.lock().unwrap_or_else(|e| e.into_inner());
-            *count = count.wrapping_add(1);
-            self.pool.wake.notify_one();
-        }
-    }
+/// How many connections a pool holds. See [`crate::Db::pool_state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolState {
+    /// Connections open now (busy and idle).
+    pub connections: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max_size: u32,
 }

@@ -20,9 +20,10 @@ pub const MAX_LIMIT: i64 = 10_000;
 pub const DEFAULT_LIMIT: i64 = 100;
 
 /// Sort order of a search; FID breaks ties so paging is stable.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
+#[cfg_attr(feature = "cli", value(rename_all = "snake_case"))]
 pub enum Order {
     #[default]
     TimeAsc,
@@ -50,61 +51,62 @@ impl Order {
 
 /// A search over observations. Every part is optional; parts combine with AND, the
 /// values within `basins` and `cats` with OR. Also the `hurricane-db query` flags.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default)]
 pub struct Filter {
     /// Storm name, case-insensitive; `*` matches any run of characters, `?` one.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub name: Option<String>,
     /// Observations at or after this time (RFC 3339, e.g. 2005-08-25T00:00:00Z).
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub time_from: Option<DateTime<Utc>>,
     /// Observations at or before this time.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub time_to: Option<DateTime<Utc>>,
     /// First year included.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub year_from: Option<i32>,
     /// Last year included.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub year_to: Option<i32>,
     /// Any of these basins (repeat --basin for several).
-    #[arg(long = "basin")]
+    #[cfg_attr(feature = "cli", arg(long = "basin"))]
     pub basins: Vec<String>,
     /// Any of these categories: H1..H5, TS, TD, ... (repeat --cat for several).
-    #[arg(long = "cat")]
+    #[cfg_attr(feature = "cli", arg(long = "cat"))]
     pub cats: Vec<String>,
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub min_wind: Option<i16>,
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub max_wind: Option<i16>,
     /// Bounds on pressure exclude unmeasured observations.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub min_pressure: Option<i16>,
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub max_pressure: Option<i16>,
     /// Latitude/longitude box (inclusive). `lon_min > lon_max` crosses the date line.
-    #[arg(long, allow_hyphen_values = true)]
+    #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lat_min: Option<BigDecimal>,
-    #[arg(long, allow_hyphen_values = true)]
+    #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lat_max: Option<BigDecimal>,
-    #[arg(long, allow_hyphen_values = true)]
+    #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lon_min: Option<BigDecimal>,
-    #[arg(long, allow_hyphen_values = true)]
+    #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lon_max: Option<BigDecimal>,
     /// One storm.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub btid: Option<i16>,
-    #[arg(long, value_enum, default_value_t = Order::TimeAsc)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Order::TimeAsc))]
     pub order: Order,
     /// Page size (default 100, at most 10,000).
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub limit: Option<i64>,
     /// Rows to skip (simple paging); prefer `page_token` for deep pages.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub offset: Option<i64>,
     /// Keyset paging: the `next_page` of the previous page (same filter and order).
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub page_token: Option<String>,
 }
 
@@ -405,26 +407,27 @@ pub fn count(conn: &mut PgConnection) -> Result<i64> {
 }
 
 /// A filter over the storm summary. Also the `hurricane-db storms` flags.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default)]
 pub struct StormFilter {
     /// Storm name, case-insensitive, `*` and `?` wildcards.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub name: Option<String>,
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub year_from: Option<i32>,
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub year_to: Option<i32>,
     /// Any of these basins (repeat --basin for several).
-    #[arg(long = "basin")]
+    #[cfg_attr(feature = "cli", arg(long = "basin"))]
     pub basins: Vec<String>,
     /// Storms whose peak wind reached this many knots.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub min_wind: Option<i16>,
     /// How many storms (default 100, at most 10,000).
-    #[arg(long = "top")]
+    #[cfg_attr(feature = "cli", arg(long = "top"))]
     pub limit: Option<i64>,
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub offset: Option<i64>,
 }
 
@@ -562,50 +565,89 @@ const KM_PER_DEGREE: f64 = std::f64::consts::PI * EARTH_RADIUS_KM / 180.0;
 /// A bounding box around the place (two boxes across the date line) is matched by the
 /// GiST index on the observation's position; the haversine distance then keeps only
 /// the observations truly within `km`.
-pub fn storms_near(conn: &mut PgConnection, lat: f64, lon: f64, km: f64) -> Result<Vec<NearStorm>> {
-    Ok(near_query("", lat, lon, km)?.load(conn)?)
+pub fn storms_near(conn: &mut PgConnection, place: Place, radius: Radius) -> Result<Vec<NearStorm>> {
+    Ok(near_query("", place, radius).load(conn)?)
+}
+
+/// A point on the globe, checked: latitude -90..=90, longitude -180..=180 (east
+/// positive), in decimal degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Place {
+    lat: f64,
+    lon: f64,
+}
+
+impl Place {
+    /// The place at `lat`, `lon`; [`Error::InvalidInput`] outside the globe.
+    pub fn new(lat: f64, lon: f64) -> Result<Place> {
+        if !(-90.0..=90.0).contains(&lat) {
+            return Err(Error::InvalidInput(format!(
+                "lat \"{lat}\": expected -90 to 90"
+            )));
+        }
+        if !(-180.0..=180.0).contains(&lon) {
+            return Err(Error::InvalidInput(format!(
+                "lon \"{lon}\": expected -180 to 180"
+            )));
+        }
+        Ok(Place { lat, lon })
+    }
+
+    /// Latitude, degrees north.
+    pub fn lat(self) -> f64 {
+        self.lat
+    }
+
+    /// Longitude, degrees east.
+    pub fn lon(self) -> f64 {
+        self.lon
+    }
+}
+
+/// A search radius, checked: more than 0 and at most 2000 km.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Radius(f64);
+
+impl Radius {
+    /// `km` kilometres; [`Error::InvalidInput`] outside (0, 2000].
+    pub fn km(km: f64) -> Result<Radius> {
+        if !(km > 0.0 && km <= 2000.0) {
+            return Err(Error::InvalidInput(format!(
+                "km \"{km}\": expected more than 0 and at most 2000"
+            )));
+        }
+        Ok(Radius(km))
+    }
+
+    /// The radius in kilometres.
+    pub fn as_km(self) -> f64 {
+        self.0
+    }
 }
 
 /// PostgreSQL's plan for [`storms_near`] with these arguments, one line per row:
 /// shows whether the position index serves the box prefilter.
 pub fn explain_storms_near(
     conn: &mut PgConnection,
-    lat: f64,
-    lon: f64,
-    km: f64,
+    place: Place,
+    radius: Radius,
 ) -> Result<Vec<String>> {
     #[derive(QueryableByName)]
     struct Plan {
         #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
         line: String,
     }
-    let plan: Vec<Plan> = near_query("EXPLAIN ", lat, lon, km)?.load(conn)?;
+    let plan: Vec<Plan> = near_query("EXPLAIN ", place, radius).load(conn)?;
     Ok(plan.into_iter().map(|p| p.line).collect())
 }
 
 fn near_query(
     prefix: &str,
-    lat: f64,
-    lon: f64,
-    km: f64,
-) -> Result<
-    diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>,
-> {
-    if !(-90.0..=90.0).contains(&lat) {
-        return Err(Error::InvalidInput(format!(
-            "lat \"{lat}\": expected -90 to 90"
-        )));
-    }
-    if !(-180.0..=180.0).contains(&lon) {
-        return Err(Error::InvalidInput(format!(
-            "lon \"{lon}\": expected -180 to 180"
-        )));
-    }
-    if !(km > 0.0 && km <= 2000.0) {
-        return Err(Error::InvalidInput(format!(
-            "km \"{km}\": expected more than 0 and at most 2000"
-        )));
-    }
+    place: Place,
+    radius: Radius,
+) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>
+{
+    let (lat, lon, km) = (place.lat, place.lon, radius.0);
     let dlat = km / KM_PER_DEGREE;
     let (lat_lo, lat_hi) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
     let widest = lat_lo.abs().max(lat_hi.abs());
@@ -625,7 +667,7 @@ fn near_query(
         b = (-180.0, a.1 - 360.0);
         a.1 = 180.0;
     }
-    Ok(diesel::sql_query(format!("{prefix}{NEAR_SQL}"))
+    diesel::sql_query(format!("{prefix}{NEAR_SQL}"))
         .into_boxed()
         .bind::<Double, _>(lat)
         .bind::<Double, _>(lon)
@@ -635,7 +677,7 @@ fn near_query(
         .bind::<Double, _>(a.0)
         .bind::<Double, _>(a.1)
         .bind::<Double, _>(b.0)
-        .bind::<Double, _>(b.1))
+        .bind::<Double, _>(b.1)
 }
 
 /// $1 lat, $2 lon, $3 km, $4/$5 latitude band, $6/$7 first box, $8/$9 second box

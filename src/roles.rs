@@ -17,7 +17,8 @@ use crate::cluster::quote_ident;
 use crate::error::{Error, Result};
 
 /// The group a login user belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// SELECT, INSERT, UPDATE: loads and edits, never deletes.

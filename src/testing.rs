@@ -9,7 +9,7 @@
 //! let test_db = hurricane_db::testing::TestDb::new();
 //! let n = test_db.db.transaction(|conn| {
 //!     use diesel::prelude::*;
-//!     Ok(hurricane_db::schema::hurricanes::table.count().get_result::<i64>(conn)?)
+//!     Ok::<_, hurricane_db::Error>(hurricane_db::schema::hurricanes::table.count().get_result::<i64>(conn)?)
 //! })?;
 //! assert_eq!(n, 0);
 //! # Ok::<(), hurricane_db::Error>(())

@@ -41,7 +41,7 @@ fn insert(db: &Db, row: &NewHurricane) -> hurricane_db::Result<usize> {
 }
 
 fn count(db: &Db) -> i64 {
-    db.read(|conn| Ok(hurricanes::table.count().get_result(conn)?))
+    db.read(|conn| Ok::<_, hurricane_db::Error>(hurricanes::table.count().get_result(conn)?))
         .expect("count")
 }
 
@@ -146,7 +146,7 @@ fn numerics_and_times_stay_exact() {
     insert(&t.db, &row).unwrap();
     let back: Hurricane =
         t.db.read(|conn| {
-            Ok(hurricanes::table
+            Ok::<_, hurricane_db::Error>(hurricanes::table
                 .find(11)
                 .select(Hurricane::as_select())
                 .first(conn)?)
@@ -164,7 +164,7 @@ fn numerics_and_times_stay_exact() {
     };
     let updated: Hurricane =
         t.db.transaction(|conn| {
-            Ok(diesel::update(hurricanes::table.find(11))
+            Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(11))
                 .set(&changes)
                 .returning(Hurricane::as_returning())
                 .get_result(conn)?)
@@ -187,7 +187,7 @@ fn committed_writes_are_visible_rolled_back_ones_are_not() {
     });
     assert!(matches!(failed, Err(Error::InvalidInput(_))));
     let ids: Vec<i32> =
-        t.db.read(|conn| Ok(hurricanes::table.select(hurricanes::fid).load(conn)?))
+        t.db.read(|conn| Ok::<_, hurricane_db::Error>(hurricanes::table.select(hurricanes::fid).load(conn)?))
             .unwrap();
     assert_eq!(ids, vec![1]);
 }
@@ -207,10 +207,8 @@ fn read_only_transaction_refuses_writes() {
 #[test]
 fn a_panicking_closure_rolls_back_and_the_panic_continues() {
     quiet_intended_panics();
-    let t = TestDb::with_options(DbOptions {
-        pool_size: 1,
-        ..DbOptions::default()
-    });
+    let t = TestDb::with_options(DbOptions::default().pool_size(1));
+    let pid_before = backend_pid(&t.db);
     let caught = catch_unwind(AssertUnwindSafe(|| {
         let _: hurricane_db::Result<()> = t.db.transaction(|conn| {
             diesel::insert_into(hurricanes::table)
@@ -224,9 +222,31 @@ fn a_panicking_closure_rolls_back_and_the_panic_continues() {
         payload.downcast_ref::<String>().map(String::as_str),
         Some("boom (a panic on purpose)")
     );
-    // The only connection is back, usable, and the insert is gone.
+    // The only connection is back (the same server process, not a replacement),
+    // idle and outside any transaction, and the insert is gone.
     assert_eq!(count(&t.db), 0);
-    assert_eq!(t.db.pool_state(), (1, 1));
+    assert_eq!(backend_pid(&t.db), pid_before, "the same connection came back");
+    assert_eq!(states(&t.db), (1, 1));
+    let mut observer = t.connect();
+    let state: Activity = diesel::sql_query(
+        "SELECT coalesce(state, '') AS state FROM pg_stat_activity WHERE pid = $1",
+    )
+    .bind::<diesel::sql_types::Integer, _>(pid_before)
+    .get_result(&mut observer)
+    .unwrap();
+    assert_eq!(state.state, "idle", "not idle in transaction");
+}
+
+fn backend_pid(db: &Db) -> i32 {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+        .get_result(&mut db.conn().unwrap())
+        .unwrap()
+}
+
+/// (open, idle) connections of the pool.
+fn states(db: &Db) -> (u32, u32) {
+    let s = db.pool_state();
+    (s.connections, s.idle)
 }
 
 #[derive(QueryableByName, Debug)]
@@ -238,17 +258,14 @@ struct Activity {
 #[test]
 fn hundred_closures_leave_the_pool_clean() {
     quiet_intended_panics();
-    let t = TestDb::with_options(DbOptions {
-        pool_size: 2,
-        ..DbOptions::default()
-    });
+    let t = TestDb::with_options(DbOptions::default().pool_size(2));
     let db = Arc::new(t.db.clone());
     {
         // Open both connections up front, so the test sees what happens to each.
         let _a = db.conn().unwrap();
         let _b = db.conn().unwrap();
     }
-    assert_eq!(db.pool_state(), (2, 2));
+    assert_eq!(states(&db), (2, 2));
     let next = Arc::new(AtomicUsize::new(0));
     let (ok, err, panicked) = (
         Arc::new(AtomicUsize::new(0)),
@@ -289,7 +306,7 @@ fn hundred_closures_leave_the_pool_clean() {
 
     // Only the committed third is there.
     assert_eq!(count(&db), 34);
-    assert_eq!(db.pool_state(), (2, 2), "both connections back and idle");
+    assert_eq!(states(&db), (2, 2), "both connections back and idle");
 
     let mut observer = t.connect();
     let sessions: Vec<Activity> = diesel::sql_query(
@@ -311,10 +328,7 @@ fn hundred_closures_leave_the_pool_clean() {
 fn connection_errors_never_show_the_password() {
     let err = Db::connect_with(
         "postgresql://writer:TopSecret42@127.0.0.1:1/ihw?connect_timeout=2",
-        DbOptions {
-            connection_timeout: std::time::Duration::from_secs(2),
-            ..DbOptions::default()
-        },
+        DbOptions::default().connect_timeout(std::time::Duration::from_secs(2)),
     )
     .expect_err("nothing listens on port 1");
     let text = err.to_string();

@@ -28,10 +28,7 @@ fn login(t: &TestDb, prefix: &str, role: Role) -> (String, Db) {
     roles::add_user(&mut conn, &name, role, PASSWORD).unwrap();
     let db = Db::connect_with(
         &t.login_url(&name, PASSWORD),
-        DbOptions {
-            pool_size: 2,
-            ..DbOptions::default()
-        },
+        DbOptions::default().pool_size(2),
     )
     .unwrap();
     (name, db)
@@ -40,7 +37,7 @@ fn login(t: &TestDb, prefix: &str, role: Role) -> (String, Db) {
 fn insert_rows(db: &Db, fids: std::ops::RangeInclusive<i32>) {
     let rows: Vec<_> = fids.map(sample_observation).collect();
     db.transaction(|c| {
-        Ok(diesel::insert_into(hurricanes::table)
+        Ok::<_, hurricane_db::Error>(diesel::insert_into(hurricanes::table)
             .values(&rows)
             .execute(c)?)
     })
@@ -49,7 +46,7 @@ fn insert_rows(db: &Db, fids: std::ops::RangeInclusive<i32>) {
 
 fn all_edits(db: &Db) -> Vec<Edit> {
     db.read(|c| {
-        Ok(edits::table
+        Ok::<_, hurricane_db::Error>(edits::table
             .order(edits::id)
             .select(Edit::as_select())
             .load(c)?)
@@ -59,7 +56,7 @@ fn all_edits(db: &Db) -> Vec<Edit> {
 
 fn set_wind(db: &Db, app_user: Option<&str>, fid: i32, wind: i16) {
     let work = |c: &mut PgConnection| {
-        Ok(diesel::update(hurricanes::table.find(fid))
+        Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(fid))
             .set(hurricanes::wind_kts.eq(wind))
             .execute(c)?)
     };
@@ -133,7 +130,7 @@ fn privilege_matrix() {
     }
     // Nothing above was committed.
     let n: i64 =
-        t.db.read(|c| Ok(hurricanes::table.count().get_result(c)?))
+        t.db.read(|c| Ok::<_, hurricane_db::Error>(hurricanes::table.count().get_result(c)?))
             .unwrap();
     assert_eq!(n, 3);
 }
@@ -144,10 +141,7 @@ fn wrong_password_is_refused() {
     let (name, _) = login(&t, "pw_check", Role::Reader);
     let err = Db::connect_with(
         &t.login_url(&name, "Wrong-Secret-99"),
-        DbOptions {
-            connection_timeout: std::time::Duration::from_secs(2),
-            ..DbOptions::default()
-        },
+        DbOptions::default().connect_timeout(std::time::Duration::from_secs(2)),
     )
     .unwrap_err();
     let text = err.to_string();
@@ -157,20 +151,14 @@ fn wrong_password_is_refused() {
     // The group role itself cannot log in at all.
     assert!(Db::connect_with(
         &t.login_url("hurricane_writer", PASSWORD),
-        DbOptions {
-            connection_timeout: std::time::Duration::from_secs(2),
-            ..DbOptions::default()
-        }
+        DbOptions::default().connect_timeout(std::time::Duration::from_secs(2))
     )
     .is_err());
 }
 
 #[test]
 fn sixteen_app_users_through_a_pool_of_four_never_cross() {
-    let t = TestDb::with_options(DbOptions {
-        pool_size: 4,
-        ..DbOptions::default()
-    });
+    let t = TestDb::with_options(DbOptions::default().pool_size(4));
     insert_rows(&t.db, 1..=32);
     let before = all_edits(&t.db).len();
     std::thread::scope(|s| {
@@ -204,10 +192,7 @@ fn sixteen_app_users_through_a_pool_of_four_never_cross() {
 
 #[test]
 fn attribution_is_transaction_local_on_a_pooled_connection() {
-    let t = TestDb::with_options(DbOptions {
-        pool_size: 1,
-        ..DbOptions::default()
-    });
+    let t = TestDb::with_options(DbOptions::default().pool_size(1));
     insert_rows(&t.db, 1..=1);
     set_wind(&t.db, Some("alice"), 1, 100);
     set_wind(&t.db, None, 1, 101);
@@ -217,7 +202,7 @@ fn attribution_is_transaction_local_on_a_pooled_connection() {
         .map(|e| e.app_user.as_deref())
         .collect();
     assert_eq!(last_two, vec![Some("alice"), None]);
-    assert_eq!(t.db.pool_state().0, 1, "same single connection");
+    assert_eq!(t.db.pool_state().connections, 1, "same single connection");
 }
 
 #[test]
@@ -308,7 +293,7 @@ fn later_migrations_keep_a_loaded_table_intact() {
     let after = digest(&mut t.db.conn().unwrap());
     assert_eq!((after.digest, after.n), (before.digest, before.n));
     let storms: i64 =
-        t.db.read(|c| Ok(hurricane_db::schema::storms::table.count().get_result(c)?))
+        t.db.read(|c| Ok::<_, hurricane_db::Error>(hurricane_db::schema::storms::table.count().get_result(c)?))
             .unwrap();
     assert_eq!(
         storms, 123,
@@ -379,7 +364,7 @@ fn a_writer_login_loads_and_refreshes_with_the_cli() {
     let peak: i16 =
         t.db.read(|c| {
             use hurricane_db::schema::storms::dsl::*;
-            Ok(storms.filter(btid.eq(1)).select(peak_wind_kts).first(c)?)
+            Ok::<_, hurricane_db::Error>(storms.filter(btid.eq(1)).select(peak_wind_kts).first(c)?)
         })
         .unwrap();
     assert_eq!(peak, 85);
@@ -391,7 +376,7 @@ fn history_shows_two_app_users_and_the_fields_they_changed() {
     load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();
     set_wind(&t.db, Some("alice"), 1, 90);
     t.db.transaction_as("bob", |c| {
-        Ok(diesel::update(hurricanes::table.find(1))
+        Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(1))
             .set((
                 hurricanes::pressure.eq(Some(990)),
                 hurricanes::name.eq("UNNAMED"),

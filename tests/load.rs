@@ -57,7 +57,7 @@ fn one_bad_row(row: &str) -> String {
 }
 
 fn count(t: &TestDb) -> i64 {
-    t.db.read(|c| Ok(hurricanes::table.count().get_result(c)?))
+    t.db.read(|c| Ok::<_, hurricane_db::Error>(hurricanes::table.count().get_result(c)?))
         .unwrap()
 }
 
@@ -70,7 +70,7 @@ struct Checksum {
 /// A checksum over every column and the physical position and version of every row.
 fn checksum(t: &TestDb) -> String {
     t.db.read(|c| {
-        Ok(diesel::sql_query(
+        Ok::<_, hurricane_db::Error>(diesel::sql_query(
             "SELECT coalesce(md5(string_agg(h::text || ctid::text || xmin::text, '|' ORDER BY fid)), '') \
              AS sum FROM hurricanes h",
         )
@@ -258,7 +258,7 @@ fn bom_crlf_and_quoted_fields_are_accepted() {
     assert_eq!((summary.rows, summary.inserted), (3, 3));
     let names: Vec<String> =
         t.db.read(|c| {
-            Ok(hurricanes::table
+            Ok::<_, hurricane_db::Error>(hurricanes::table
                 .select(hurricanes::name)
                 .order(hurricanes::fid)
                 .load(c)?)
@@ -309,10 +309,7 @@ fn more_than_ten_errors_are_summarised() {
     );
 
     let (_dir, path) = file_with(content.as_bytes());
-    let all = LoadOptions {
-        max_errors: None,
-        ..LoadOptions::new()
-    };
+    let all = LoadOptions::new().max_errors(None);
     match load_path(&t.db, &path, &all) {
         Err(Error::Rejected(r)) => assert_eq!((r.total, r.errors.len()), (25, 25)),
         other => panic!("{other:?}"),
@@ -327,10 +324,7 @@ fn quarantine_loads_good_rows_and_keeps_bad_ones() {
     let (dir, path) =
         file_with(format!("{HEADER}\n{ROW1}\n{bad_day}\n{ROW3}\n{short}\n").as_bytes());
     let qfile = dir.path().join("rejected.csv");
-    let options = LoadOptions {
-        quarantine: Some(qfile.clone()),
-        ..LoadOptions::new()
-    };
+    let options = LoadOptions::new().quarantine(&qfile);
     let summary = load_path(&t.db, &path, &options).unwrap();
     assert_eq!(
         summary.to_string().rsplit_once(" in ").unwrap().0,
@@ -386,7 +380,7 @@ fn refresh_counts_inserted_updated_unchanged_and_missing() {
     );
     let row2: Hurricane =
         t.db.read(|c| {
-            Ok(hurricanes::table
+            Ok::<_, hurricane_db::Error>(hurricanes::table
                 .find(2)
                 .select(Hurricane::as_select())
                 .first(c)?)
@@ -403,7 +397,7 @@ fn the_real_sample_round_trips_field_by_field() {
     assert_eq!((summary.rows, summary.inserted), (3903, 3903));
     let rows: Vec<Hurricane> =
         t.db.read(|c| {
-            Ok(hurricanes::table
+            Ok::<_, hurricane_db::Error>(hurricanes::table
                 .select(Hurricane::as_select())
                 .order(hurricanes::fid)
                 .load(c)?)

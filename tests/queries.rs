@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use hurricane_db::curation::CurationError;
 use hurricane_db::ingest::{load_path, LoadOptions};
-use hurricane_db::queries::{self, Filter, Order, StormFilter};
+use hurricane_db::queries::{Place, Radius, self, Filter, Order, StormFilter};
 use hurricane_db::schema::{edits, hurricanes, storms};
 use hurricane_db::testing::TestDb;
 use hurricane_db::{Error, Hurricane, Storm};
@@ -26,7 +26,7 @@ fn loaded() -> TestDb {
 
 fn all_rows(t: &TestDb) -> Vec<Hurricane> {
     t.db.read(|c| {
-        Ok(hurricanes::table
+        Ok::<_, hurricane_db::Error>(hurricanes::table
             .order(hurricanes::fid)
             .select(Hurricane::as_select())
             .load(c)?)
@@ -381,7 +381,7 @@ fn storms_summary_is_current_and_answers_questions() {
             .values(&new)
             .execute(c)?;
         diesel::delete(hurricanes::table.find(2)).execute(c)?;
-        Ok(())
+        Ok::<_, hurricane_db::Error>(())
     })
     .unwrap();
     assert_eq!(summary_problems(&t), "");
@@ -409,7 +409,7 @@ fn storms_near_a_place_match_brute_force_and_use_the_index() {
         (16.85, -99.88, 300.0),
     ] {
         let got =
-            t.db.read(|c| queries::storms_near(c, lat, lon, km))
+            t.db.read(|c| queries::storms_near(c, place(lat, lon), Radius::km(km).unwrap()))
                 .unwrap();
         let mut want: HashSet<i16> = HashSet::new();
         for h in &rows {
@@ -429,7 +429,7 @@ fn storms_near_a_place_match_brute_force_and_use_the_index() {
         assert!(got.windows(2).all(|w| w[0].closest_km <= w[1].closest_km));
     }
     let date_line =
-        t.db.read(|c| queries::storms_near(c, 20.0, 179.9, 500.0))
+        t.db.read(|c| queries::storms_near(c, place(20.0, 179.9), Radius::km(500.0).unwrap()))
             .unwrap();
     assert!(
         !date_line.is_empty(),
@@ -438,7 +438,7 @@ fn storms_near_a_place_match_brute_force_and_use_the_index() {
 
     for (lat, lon, km) in [(25.77, -80.19, 100.0), (20.0, 179.9, 500.0)] {
         let plan =
-            t.db.read(|c| queries::explain_storms_near(c, lat, lon, km))
+            t.db.read(|c| queries::explain_storms_near(c, place(lat, lon), Radius::km(km).unwrap()))
                 .unwrap();
         println!(
             "EXPLAIN storms_near({lat}, {lon}, {km}):\n{}",
@@ -455,19 +455,19 @@ fn storms_near_a_place_match_brute_force_and_use_the_index() {
         );
     }
 
-    assert!(matches!(
-        t.db.read(|c| queries::storms_near(c, 95.0, 0.0, 10.0)),
-        Err(Error::InvalidInput(_))
-    ));
-    assert!(matches!(
-        t.db.read(|c| queries::storms_near(c, 0.0, 0.0, -1.0)),
-        Err(Error::InvalidInput(_))
-    ));
+    assert!(matches!(Place::new(95.0, 0.0), Err(Error::InvalidInput(_))));
+    assert!(matches!(Place::new(0.0, 180.5), Err(Error::InvalidInput(_))));
+    assert!(matches!(Radius::km(-1.0), Err(Error::InvalidInput(_))));
+    assert!(matches!(Radius::km(f64::NAN), Err(Error::InvalidInput(_))));
+}
+
+fn place(lat: f64, lon: f64) -> Place {
+    Place::new(lat, lon).unwrap()
 }
 
 fn storm(t: &TestDb, btid: i16) -> Option<Storm> {
     t.db.read(|c| {
-        Ok(storms::table
+        Ok::<_, hurricane_db::Error>(storms::table
             .find(btid)
             .select(Storm::as_select())
             .first(c)
@@ -516,15 +516,15 @@ fn reassigning_observations_checks_everything_first() {
 
     let refused = [
         (
-            t.db.reassign_observations(katrina.btid, katrina.btid, "curator"),
+            t.db.reassign_observations("curator", katrina.btid, katrina.btid),
             CurationError::SameStorm(katrina.btid),
         ),
         (
-            t.db.reassign_observations(katrina.btid, 31_000, "curator"),
+            t.db.reassign_observations("curator", katrina.btid, 31_000),
             CurationError::StormNotFound(31_000),
         ),
         (
-            t.db.reassign_observations(katrina.btid, genevieve.btid, "curator"),
+            t.db.reassign_observations("curator", katrina.btid, genevieve.btid),
             CurationError::BasinMismatch {
                 from: katrina.btid,
                 from_basin: "North Atlantic".into(),
@@ -552,7 +552,7 @@ fn reassigning_observations_checks_everything_first() {
         .unwrap();
     match t
         .db
-        .reassign_observations(katrina.btid, overlapping.btid, "curator")
+        .reassign_observations("curator", katrina.btid, overlapping.btid)
     {
         Err(Error::Curation(CurationError::TimesOverlap { from, to, .. })) => {
             assert_eq!((from, to), (katrina.btid, overlapping.btid))
@@ -562,7 +562,7 @@ fn reassigning_observations_checks_everything_first() {
     assert_eq!(checksum(&t), before, "refusals change nothing");
 
     let moved =
-        t.db.reassign_observations(rita.btid, wilma.btid, "curator_dana")
+        t.db.reassign_observations("curator_dana", rita.btid, wilma.btid)
             .unwrap();
     assert_eq!(moved, rita.observations as usize);
     assert!(
@@ -574,7 +574,7 @@ fn reassigning_observations_checks_everything_first() {
     assert_eq!(merged.first_time, rita.first_time);
     let audit: Vec<(Option<String>, String)> =
         t.db.read(|c| {
-            Ok(edits::table
+            Ok::<_, hurricane_db::Error>(edits::table
                 .filter(edits::action.eq("U"))
                 .select((edits::app_user, edits::action))
                 .load(c)?)

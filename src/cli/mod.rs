@@ -10,14 +10,16 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 mod output;
+mod progress;
 mod query;
 mod users;
 
-use crate::cluster::{self, Cluster, Durability};
-use crate::db::{url_from_env_or_private, Db};
-use crate::error::{Error, Result};
-use crate::ingest::{load_path, CopyFormat, LoadOptions, LoadSummary};
-use crate::queries;
+use hurricane_db::cluster::{self, Cluster, Durability};
+use hurricane_db::db::{url_from_env_or_private, Db, MigrationStatus};
+use hurricane_db::mask::mask_secrets;
+use hurricane_db::error::{Error, Result};
+use hurricane_db::ingest::{load_path, CopyFormat, LoadOptions, LoadSummary};
+use hurricane_db::queries;
 
 #[derive(Parser)]
 #[command(
@@ -32,8 +34,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply pending migrations (or revert with --revert).
+    /// Apply pending migrations (or revert with --revert). Only the database owner can.
     Migrate {
+        /// Only compare the database with this release (needs only SELECT): exit 0 when
+        /// current, 1 when migrations are pending or the database is newer.
+        #[arg(long, conflicts_with = "revert")]
+        check: bool,
         /// Revert the most recent migration instead.
         #[arg(long)]
         revert: bool,
@@ -111,6 +117,8 @@ enum DbAction {
     Start,
     /// Stop the private cluster; its data stays.
     Stop,
+    /// Whether the private cluster runs, where, and how big it is.
+    Status,
 }
 
 /// Entry point of the binary.
@@ -127,11 +135,13 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing() {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
@@ -142,9 +152,22 @@ fn open_db() -> Result<Db> {
 fn run(cli: Cli) -> Result<()> {
     let started = Instant::now();
     match cli.command {
-        Command::Migrate { revert, all } => {
+        Command::Migrate { check, revert, all } => {
             let db = open_db()?;
-            if revert {
+            eprintln!("server: {}", db.server());
+            if check {
+                let status = db.migration_status()?;
+                println!(
+                    "migrate --check: {status} in {:.2} s",
+                    started.elapsed().as_secs_f64()
+                );
+                if status != MigrationStatus::Current {
+                    return Err(Error::SchemaNotCurrent(
+                        "schema not current: run `hurricane-db migrate` as the database owner"
+                            .into(),
+                    ));
+                }
+            } else if revert {
                 let reverted = if all {
                     db.revert_all_migrations()?
                 } else {
@@ -165,8 +188,9 @@ fn run(cli: Cli) -> Result<()> {
                     eprintln!("applied {v}");
                 }
                 println!(
-                    "migrate: {} applied, 0 pending in {:.2} s",
+                    "migrate: {} applied, {} pending in {:.2} s",
                     applied.len(),
+                    db.pending_migrations()?.len(),
                     started.elapsed().as_secs_f64()
                 );
             }
@@ -180,13 +204,13 @@ fn run(cli: Cli) -> Result<()> {
             timings,
         } => {
             let db = open_db()?;
-            let options = LoadOptions {
-                quarantine,
-                max_errors: (!all_errors).then_some(10),
-                format,
-                progress: true,
-                app_user,
-            };
+            eprintln!("server: {}", db.server());
+            let mut options = LoadOptions::new()
+                .max_errors((!all_errors).then_some(10))
+                .format(format);
+            options.quarantine = quarantine;
+            options.app_user = app_user;
+            options.progress = progress::terminal();
             let summary = report_load(load_path(&db, &path, &options), started)?;
             if timings {
                 eprintln!("{}", summary.phases());
@@ -208,17 +232,25 @@ fn run(cli: Cli) -> Result<()> {
             let dir = PathBuf::from(cluster::DEFAULT_DIR);
             match action {
                 DbAction::Url { user: None } => {
-                    println!("{}", url_from_env_or_private()?);
+                    let url = url_from_env_or_private()?;
+                    let from = match hurricane_db::db::database_url_from_env()? {
+                        Some(_) => "DATABASE_URL".to_string(),
+                        None => format!("the private cluster in {}", dir.display()),
+                    };
+                    eprintln!("server: {} (from {from})", mask_secrets(&url));
+                    println!("{url}");
                 }
                 DbAction::Url { user: Some(user) } => {
-                    if crate::db::database_url_from_env().is_some() {
+                    if hurricane_db::db::database_url_from_env()?.is_some() {
                         return Err(Error::InvalidInput(
                             "--user: only for the private cluster (DATABASE_URL is set)".into(),
                         ));
                     }
-                    crate::roles::check_user_name(&user)?;
+                    hurricane_db::roles::check_user_name(&user)?;
                     let c = Cluster::ensure(&dir, Durability::Durable)?;
-                    println!("{}", c.tcp_url(&user, cluster::DEFAULT_DATABASE));
+                    let url = c.tcp_url(&user, cluster::DEFAULT_DATABASE);
+                    eprintln!("server: {url} (the private cluster in {})", dir.display());
+                    println!("{url}");
                 }
                 DbAction::Start => {
                     let c = Cluster::ensure(&dir, Durability::Durable)?;
@@ -228,6 +260,24 @@ fn run(cli: Cli) -> Result<()> {
                         c.port(),
                         started.elapsed().as_secs_f64()
                     );
+                }
+                DbAction::Status => {
+                    let status = Cluster::status(&dir)?;
+                    let size = status.size_bytes as f64 / (1024.0 * 1024.0);
+                    match status.port {
+                        Some(port) => println!(
+                            "db status: running in {} on port {port}, {size:.1} MiB",
+                            status.dir.display()
+                        ),
+                        None if status.initialized => println!(
+                            "db status: stopped in {}, {size:.1} MiB",
+                            status.dir.display()
+                        ),
+                        None => println!(
+                            "db status: no private cluster in {}",
+                            status.dir.display()
+                        ),
+                    }
                 }
                 DbAction::Stop => {
                     let was_running = Cluster::stop(&dir)?;
@@ -279,7 +329,7 @@ fn demo(started: Instant) -> Result<()> {
     eprintln!("migrations: {} applied", applied.len());
     let options = LoadOptions::new();
     let summary = db.transaction(|conn| {
-        crate::ingest::load_reader(
+        hurricane_db::ingest::load_reader(
             conn,
             SAMPLE,
             "storm_sample.csv",
@@ -289,7 +339,7 @@ fn demo(started: Instant) -> Result<()> {
     })?;
     eprintln!("{summary}");
     let (total, basins, strongest) = db.read(|conn| {
-        Ok((
+        Ok::<_, hurricane_db::Error>((
             queries::count(conn)?,
             queries::storms_per_basin(conn)?,
             queries::strongest_storms(conn, 10)?,

@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::output::{emit, summary, Column, Format};
-use crate::db::Db;
-use crate::error::Result;
-use crate::models::{Hurricane, Storm};
-use crate::queries::{self, Filter, NearStorm, StormFilter};
+use hurricane_db::db::Db;
+use hurricane_db::error::Result;
+use hurricane_db::models::{Hurricane, Storm};
+use hurricane_db::queries::{self, Filter, NearStorm, StormFilter};
 
 /// Output flags shared by the listing commands.
 #[derive(Args, Debug, Clone, Copy)]
@@ -123,7 +123,8 @@ pub fn track(db: &Db, btid: i16, output: OutputArgs) -> Result<()> {
 }
 
 pub fn near(db: &Db, lat: f64, lon: f64, km: f64, output: OutputArgs) -> Result<()> {
-    let rows = db.read(|conn| queries::storms_near(conn, lat, lon, km))?;
+    let (place, radius) = (queries::Place::new(lat, lon)?, queries::Radius::km(km)?);
+    let rows = db.read(|conn| queries::storms_near(conn, place, radius))?;
     let columns: Vec<Column<NearStorm>> = vec![
         Column::right("btid", |s| s.btid.to_string()),
         Column::left("name", |s| s.name.clone()),

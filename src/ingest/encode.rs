@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use super::parse::{Decimal, Observation};
 
 /// The COPY wire format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CopyFormat {
     /// PostgreSQL's binary COPY format (the default: measured faster on this schema).
     #[default]

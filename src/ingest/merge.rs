@@ -147,6 +147,7 @@ pub(super) fn finish(conn: &mut PgConnection, target: Target, rows: u64) -> Resu
     let total = count(conn, "SELECT count(*) AS n FROM hurricanes")?;
     let not_in_file = total.checked_sub(rows).ok_or_else(|| Error::Database {
         message: format!("merge left {total} rows for {rows} staged"),
+        source: None,
     })?;
     Ok(Counts {
         inserted,

@@ -17,6 +17,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::pg::PgConnection;
@@ -27,8 +28,30 @@ pub use parse::{RowError, HEADER};
 use crate::db::Db;
 use crate::error::{Error, Result};
 
-/// How a load treats bad rows and what it shows.
-#[derive(Debug, Clone, Default)]
+/// Hears how a load advances, so a front end can draw it. The library draws nothing
+/// itself: the CLI implements this with a progress bar, a service may log or ignore it.
+/// Every method has an empty default; calls come from the loading thread, at most
+/// every 100 ms while rows stream.
+pub trait Progress: Send + Sync {
+    /// The load starts; `total_bytes` is the input's size (0 if unknown).
+    fn start(&self, total_bytes: u64) {
+        let _ = total_bytes;
+    }
+    /// `bytes_read` of the input and `rows` good rows so far.
+    fn advance(&self, bytes_read: u64, rows: u64) {
+        let _ = (bytes_read, rows);
+    }
+    /// A step with nothing to count has begun (the merge of the staged rows).
+    fn phase(&self, message: &str) {
+        let _ = message;
+    }
+    /// The load ended, successfully or not.
+    fn finish(&self) {}
+}
+
+/// How a load treats bad rows and whom it tells how far it got.
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct LoadOptions {
     /// `None`: any bad row aborts the load and nothing is written.
     /// `Some(file)`: good rows load; bad rows go to `file` with line and reason.
@@ -37,20 +60,71 @@ pub struct LoadOptions {
     pub max_errors: Option<usize>,
     /// COPY wire format (binary unless measured otherwise).
     pub format: CopyFormat,
-    /// Draw a progress bar on stderr when it is a terminal.
-    pub progress: bool,
+    /// Told how the load advances (`None`: nobody).
+    pub progress: Option<Arc<dyn Progress>>,
     /// The application end user the audit trail should name.
     pub app_user: Option<String>,
 }
 
-impl LoadOptions {
-    /// The CLI's defaults: all-or-nothing, first 10 errors listed, progress on a terminal.
-    pub fn new() -> Self {
+impl Default for LoadOptions {
+    /// All-or-nothing, the first 10 bad rows listed, binary COPY, nobody told of progress.
+    fn default() -> Self {
         LoadOptions {
+            quarantine: None,
             max_errors: Some(10),
-            progress: true,
-            ..Default::default()
+            format: CopyFormat::default(),
+            progress: None,
+            app_user: None,
         }
+    }
+}
+
+impl fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("quarantine", &self.quarantine)
+            .field("max_errors", &self.max_errors)
+            .field("format", &self.format)
+            .field("progress", &self.progress.is_some())
+            .field("app_user", &self.app_user)
+            .finish()
+    }
+}
+
+impl LoadOptions {
+    /// The same as [`LoadOptions::default`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Good rows load and bad ones go to `path` with line and reason.
+    pub fn quarantine(mut self, path: impl Into<PathBuf>) -> Self {
+        self.quarantine = Some(path.into());
+        self
+    }
+
+    /// Keep at most `n` bad rows for the report (`None`: all).
+    pub fn max_errors(mut self, n: Option<usize>) -> Self {
+        self.max_errors = n;
+        self
+    }
+
+    /// The COPY wire format.
+    pub fn format(mut self, format: CopyFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Who hears how the load advances.
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// The application end user the audit trail names.
+    pub fn app_user(mut self, name: impl Into<String>) -> Self {
+        self.app_user = Some(name.into());
+        self
     }
 }
 
@@ -199,8 +273,21 @@ pub fn load_reader(
         errors: Vec::new(),
         fatal: None,
         parse: Duration::ZERO,
-        progress: progress_bar(options.progress, size),
+        progress: options.progress.as_deref(),
     });
+    if let Some(p) = options.progress.as_deref() {
+        p.start(size);
+    }
+    // Whatever happens next, the front end hears that the load ended.
+    struct Finish<'p>(Option<&'p dyn Progress>);
+    impl Drop for Finish<'_> {
+        fn drop(&mut self) {
+            if let Some(p) = self.0 {
+                p.finish();
+            }
+        }
+    }
+    let _finish = Finish(options.progress.as_deref());
     let copy_started = Instant::now();
     let copied = merge::copy(conn, target, options.format, |sink| {
         let mut stream = state.borrow_mut();
@@ -215,9 +302,6 @@ pub fn load_reader(
         return Err(fatal);
     }
     copied?;
-    if let Some(bar) = &stream.progress {
-        bar.finish_and_clear();
-    }
     if stream.rejected > 0 && options.quarantine.is_none() {
         return Err(Error::Rejected(Box::new(Rejected {
             source: source.to_string(),
@@ -228,21 +312,11 @@ pub fn load_reader(
     }
     let (rows, rejected, parse) = (stream.rows, stream.rejected, stream.parse);
     let merge_started = Instant::now();
-    // The merge is one statement with no progress to report: a spinner says we wait.
-    let spinner = stream
-        .progress
-        .as_ref()
-        .filter(|_| target == merge::Target::Staging)
-        .map(|_| {
-            let spinner = indicatif::ProgressBar::new_spinner();
-            spinner.set_message(format!("merging {rows} staged rows"));
-            spinner.enable_steady_tick(Duration::from_millis(100));
-            spinner
-        });
-    let counts = merge::finish(conn, target, rows)?;
-    if let Some(spinner) = spinner {
-        spinner.finish_and_clear();
+    // The merge is one statement with nothing to count: say that we wait for it.
+    if let (Some(p), merge::Target::Staging) = (options.progress.as_deref(), target) {
+        p.phase(&format!("merging {rows} staged rows"));
     }
+    let counts = merge::finish(conn, target, rows)?;
     let merge = merge_started.elapsed();
     if let (Some(q), Some(path)) = (quarantine, &options.quarantine) {
         q.finish(path)?;
@@ -285,7 +359,7 @@ struct Stream<'a, R: Read> {
     /// Why the stream stopped early; Diesel would only pass on its message.
     fatal: Option<Error>,
     parse: Duration,
-    progress: Option<indicatif::ProgressBar>,
+    progress: Option<&'a dyn Progress>,
 }
 
 const FLUSH_AT: usize = 1 << 16;
@@ -342,12 +416,10 @@ impl<R: Read> Stream<'_, R> {
                 sink.write_all(&buf).map_err(copy_failed)?;
                 buf.clear();
             }
-            if let Some(bar) = &self.progress {
+            if let Some(p) = self.progress {
                 if last_tick.elapsed() >= Duration::from_millis(100) {
                     last_tick = Instant::now();
-                    bar.set_position(record.position().map_or(0, |p| p.byte()));
-                    let rate = self.rows as f64 / tick.elapsed().as_secs_f64().max(1e-9);
-                    bar.set_message(format!("{} rows, {:.0} rows/s", self.rows, rate));
+                    p.advance(record.position().map_or(0, |p| p.byte()), self.rows);
                 }
             }
         }
@@ -389,6 +461,7 @@ impl<R: Read> Stream<'_, R> {
 fn copy_failed(e: std::io::Error) -> Error {
     Error::Database {
         message: format!("COPY failed: {e}"),
+        source: None,
     }
 }
 
@@ -512,18 +585,4 @@ impl Drop for Quarantine {
 
 fn quarantine_error(path: &Path, e: csv::Error) -> Error {
     Error::io(path, std::io::Error::other(e.to_string()))
-}
-
-fn progress_bar(wanted: bool, size: u64) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !wanted || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(size);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{wide_bar} {percent:>3}% {msg} eta {eta}")
-    {
-        bar.set_style(style);
-    }
-    Some(bar)
 }
