@@ -44,9 +44,11 @@ fn main() -> hurricane_db::Result<()> {
         ..Default::default()
     };
     db.transaction_as("alice", |conn| {
-        Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(row.fid))
-            .set(&alice)
-            .execute(conn)?)
+        Ok::<_, hurricane_db::Error>(
+            diesel::update(hurricanes::table.find(row.fid))
+                .set(&alice)
+                .execute(conn)?,
+        )
     })?;
     let bob = HurricaneChanges {
         pressure: Some(None),
@@ -54,9 +56,11 @@ fn main() -> hurricane_db::Result<()> {
         ..Default::default()
     };
     db.transaction_as("bob", |conn| {
-        Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(row.fid))
-            .set(&bob)
-            .execute(conn)?)
+        Ok::<_, hurricane_db::Error>(
+            diesel::update(hurricanes::table.find(row.fid))
+                .set(&bob)
+                .execute(conn)?,
+        )
     })?;
 
     let history = db.history(row.fid)?;

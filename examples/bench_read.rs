@@ -241,10 +241,7 @@ fn load_average() -> String {
 
 /// A pool of `size` connections (r2d2 opens the first at once, the rest on demand).
 fn pool(url: &str, size: u32) -> AnyResult<Db> {
-    Ok(Db::connect_with(
-        url,
-        DbOptions::default().pool_size(size),
-    )?)
+    Ok(Db::connect_with(url, DbOptions::default().pool_size(size))?)
 }
 
 /// Every fid in 1..=ROWS must exist, or a random lookup would fail.

@@ -44,13 +44,15 @@ fn main() -> hurricane_db::Result<()> {
 
     // The same kind of question in plain Diesel: and, or, ilike, between, order, limit.
     let rows: Vec<Hurricane> = db.read(|conn| {
-        Ok::<_, hurricane_db::Error>(hurricanes
-            .filter(name.ilike("wil%").and(wind_kts.between(130, 200)))
-            .or_filter(cat.eq("H5").and(basin.eq("Eastern Pacific")))
-            .order((wind_kts.desc(), timestamp.asc()))
-            .limit(5)
-            .select(Hurricane::as_select())
-            .load(conn)?)
+        Ok::<_, hurricane_db::Error>(
+            hurricanes
+                .filter(name.ilike("wil%").and(wind_kts.between(130, 200)))
+                .or_filter(cat.eq("H5").and(basin.eq("Eastern Pacific")))
+                .order((wind_kts.desc(), timestamp.asc()))
+                .limit(5)
+                .select(Hurricane::as_select())
+                .load(conn)?,
+        )
     })?;
     println!("WIL% at 130-200 kts, or Eastern Pacific H5:");
     for h in &rows {

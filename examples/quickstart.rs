@@ -60,7 +60,8 @@ fn main() -> hurricane_db::Result<()> {
     println!("deleted  9000001");
 
     // Any Diesel query runs inside a closure; `read` makes it a READ ONLY transaction.
-    let n: i64 = db.read(|conn| Ok::<_, hurricane_db::Error>(hurricanes::table.count().get_result(conn)?))?;
+    let n: i64 =
+        db.read(|conn| Ok::<_, hurricane_db::Error>(hurricanes::table.count().get_result(conn)?))?;
     println!("{n} observations in the table");
 
     let edits = db.history(9_000_001)?;

@@ -17,7 +17,9 @@ use crate::schema::edits;
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = edits, check_for_backend(diesel::pg::Pg))]
 pub struct Edit {
+    /// Increasing ID: one row's edits in `id` order are its history.
     pub id: i64,
+    /// The table changed (`hurricanes`).
     pub table_name: String,
     /// The FID (NULL for a TRUNCATE).
     pub row_id: Option<i32>,
@@ -27,18 +29,24 @@ pub struct Edit {
     pub app_user: Option<String>,
     /// The login role that made the change.
     pub db_user: String,
+    /// The row before the change as JSON (update and delete; `None` otherwise).
     pub old_row: Option<Value>,
+    /// The row after the change as JSON (insert and update; `None` otherwise).
     pub new_row: Option<Value>,
     /// The statement's text (first 2000 characters).
     pub query: Option<String>,
+    /// When the change was recorded (transaction start time), UTC.
     pub recorded_at: DateTime<Utc>,
 }
 
 /// One field an update changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldChange {
+    /// Column name, e.g. `wind_kts`.
     pub field: String,
+    /// Value before the update (JSON `null` for NULL).
     pub old: Value,
+    /// Value after the update.
     pub new: Value,
 }
 

@@ -97,8 +97,7 @@ pub(crate) fn with_param(conninfo: &str, key: &str, value: &str) -> String {
         format!("{conninfo}{sep}{key}={encoded}")
     } else {
         let present = lower.split_whitespace().any(|w| {
-            w.split('=').next() == Some(key)
-                || (w == key && lower.contains(&format!("{key} =")))
+            w.split('=').next() == Some(key) || (w == key && lower.contains(&format!("{key} =")))
         });
         if present {
             return conninfo.to_string();
@@ -119,11 +118,19 @@ mod tests {
             "postgresql://u@h/db?connect_timeout=5"
         );
         assert_eq!(
-            with_param("postgres://u@h/db?sslmode=require", "application_name", "my app"),
+            with_param(
+                "postgres://u@h/db?sslmode=require",
+                "application_name",
+                "my app"
+            ),
             "postgres://u@h/db?sslmode=require&application_name=my%20app"
         );
         assert_eq!(
-            with_param("postgres://u@h/db?connect_timeout=9", "connect_timeout", "5"),
+            with_param(
+                "postgres://u@h/db?connect_timeout=9",
+                "connect_timeout",
+                "5"
+            ),
             "postgres://u@h/db?connect_timeout=9"
         );
         assert_eq!(

@@ -531,27 +531,30 @@ fn explain_connect_failure(server: &str, e: &diesel::r2d2::Error, options: &DbOp
         .find(|l| !l.is_empty())
         .unwrap_or("unknown error");
     let first = first.strip_prefix("Error connecting to ").unwrap_or(first);
-    let hint = if raw.contains("password authentication failed") || raw.contains("no password supplied") {
-        "check the user's password (in the URL, PGPASSWORD or ~/.pgpass)"
-    } else if raw.contains("database") && raw.contains("does not exist") {
-        "create the database or fix the database name in the URL"
-    } else if raw.contains("role") && raw.contains("does not exist") {
-        "check the user name in the URL"
-    } else if raw.contains("Connection refused") || raw.contains("No such file or directory") {
-        "is PostgreSQL running and listening on that host and port?"
-    } else if raw.contains("could not translate host name") || raw.contains("Name or service not known") {
-        "check the host name in the URL"
-    } else if raw.contains("timeout expired") {
-        return format!(
-            "{server}: no answer within {} s (HURRICANE_DB_CONNECT_TIMEOUT_SECS): is the host \
+    let hint =
+        if raw.contains("password authentication failed") || raw.contains("no password supplied") {
+            "check the user's password (in the URL, PGPASSWORD or ~/.pgpass)"
+        } else if raw.contains("database") && raw.contains("does not exist") {
+            "create the database or fix the database name in the URL"
+        } else if raw.contains("role") && raw.contains("does not exist") {
+            "check the user name in the URL"
+        } else if raw.contains("Connection refused") || raw.contains("No such file or directory") {
+            "is PostgreSQL running and listening on that host and port?"
+        } else if raw.contains("could not translate host name")
+            || raw.contains("Name or service not known")
+        {
+            "check the host name in the URL"
+        } else if raw.contains("timeout expired") {
+            return format!(
+                "{server}: no answer within {} s (HURRICANE_DB_CONNECT_TIMEOUT_SECS): is the host \
              reachable and the port open?",
-            options.connect_timeout.as_secs().max(1)
-        );
-    } else if raw.contains("pg_hba.conf") {
-        "the server does not accept this user from this host (pg_hba.conf)"
-    } else {
-        "check DATABASE_URL"
-    };
+                options.connect_timeout.as_secs().max(1)
+            );
+        } else if raw.contains("pg_hba.conf") {
+            "the server does not accept this user from this host (pg_hba.conf)"
+        } else {
+            "check DATABASE_URL"
+        };
     format!("{server}: {first}; {hint}")
 }
 
@@ -586,10 +589,7 @@ pub fn run_pending_migrations(conn: &mut PgConnection) -> Result<Vec<String>> {
 }
 
 /// A migration failure; a permission failure says that the owner must migrate.
-fn migration_error(
-    conn: &mut PgConnection,
-    e: Box<dyn std::error::Error + Send + Sync>,
-) -> Error {
+fn migration_error(conn: &mut PgConnection, e: Box<dyn std::error::Error + Send + Sync>) -> Error {
     let text = e.to_string();
     if text.contains("permission denied") || text.contains("must be owner") {
         let who = current_user(conn).unwrap_or_else(|| "this login".into());
@@ -619,11 +619,22 @@ pub fn migration_status(conn: &mut PgConnection) -> Result<MigrationStatus> {
     ))
     .get_result(conn)?;
     let applied: Vec<String> = if exists {
-        diesel::sql_query("SELECT version FROM __diesel_schema_migrations ORDER BY version")
-            .load::<Version>(conn)?
-            .into_iter()
-            .map(|v| v.version)
-            .collect()
+        let rows =
+            diesel::sql_query("SELECT version FROM __diesel_schema_migrations ORDER BY version")
+                .load::<Version>(conn)
+                .map_err(Error::from);
+        match rows {
+            Ok(rows) => rows.into_iter().map(|v| v.version).collect(),
+            // Granted by migration 000005: a login that cannot read the table is on a
+            // database older than that.
+            Err(Error::PermissionDenied { .. }) => {
+                return Err(Error::SchemaNotCurrent(format!(
+                    "{} may not read __diesel_schema_migrations: the database predates                      migration 2026-11-27-000005; run `hurricane-db migrate` as the                      database owner",
+                    current_user(conn).unwrap_or_else(|| "this login".into())
+                )))
+            }
+            Err(e) => return Err(e),
+        }
     } else {
         Vec::new()
     };

@@ -341,4 +341,3 @@ impl From<diesel::ConnectionError> for Error {
         Error::Connection(mask_secrets(&err.to_string()))
     }
 }
-

@@ -12,16 +12,27 @@ use crate::schema::{hurricanes, storms};
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = hurricanes, primary_key(fid), check_for_backend(diesel::pg::Pg))]
 pub struct Hurricane {
+    /// IHW feature ID (`FID`), the primary key; it cannot be changed once stored.
     pub fid: i32,
+    /// Time of the observation, UTC (the file's YEAR, MONTH, DAY and AD_TIME).
     pub timestamp: DateTime<Utc>,
+    /// Storm ID (`BTID`): every observation of one storm shares it.
     pub btid: i16,
+    /// Storm name, e.g. `KATRINA` (`NOTNAMED` in the IHW file when it has none).
     pub name: String,
+    /// Latitude in decimal degrees, north positive (-90 to 90, up to 6 decimals).
     pub lat: BigDecimal,
+    /// Longitude in decimal degrees, east positive (-180 to 180, up to 6 decimals).
     pub long: BigDecimal,
+    /// Wind speed in knots (0 or more).
     pub wind_kts: i16,
+    /// Central pressure in millibars (800 to 1100); `None` when not measured.
     pub pressure: Option<i16>,
+    /// Category code, at most 2 characters: `H1`..`H5`, `TS`, `TD`, `E`, `L`, ...
     pub cat: String,
+    /// Ocean basin name, e.g. `North Atlantic`, at most 16 characters.
     pub basin: String,
+    /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
     pub shape_length: BigDecimal,
 }
 
@@ -30,16 +41,27 @@ pub struct Hurricane {
 #[diesel(table_name = hurricanes, treat_none_as_default_value = false)]
 #[serde(deny_unknown_fields)]
 pub struct NewHurricane {
+    /// IHW feature ID (`FID`), the primary key; it cannot be changed once stored.
     pub fid: i32,
+    /// Time of the observation, UTC (the file's YEAR, MONTH, DAY and AD_TIME).
     pub timestamp: DateTime<Utc>,
+    /// Storm ID (`BTID`): every observation of one storm shares it.
     pub btid: i16,
+    /// Storm name, e.g. `KATRINA` (`NOTNAMED` in the IHW file when it has none).
     pub name: String,
+    /// Latitude in decimal degrees, north positive (-90 to 90, up to 6 decimals).
     pub lat: BigDecimal,
+    /// Longitude in decimal degrees, east positive (-180 to 180, up to 6 decimals).
     pub long: BigDecimal,
+    /// Wind speed in knots (0 or more).
     pub wind_kts: i16,
+    /// Central pressure in millibars (800 to 1100); `None` when not measured.
     pub pressure: Option<i16>,
+    /// Category code, at most 2 characters: `H1`..`H5`, `TS`, `TD`, `E`, `L`, ...
     pub cat: String,
+    /// Ocean basin name, e.g. `North Atlantic`, at most 16 characters.
     pub basin: String,
+    /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
     pub shape_length: BigDecimal,
 }
 
@@ -49,16 +71,26 @@ pub struct NewHurricane {
 #[diesel(table_name = hurricanes)]
 #[serde(deny_unknown_fields)]
 pub struct HurricaneChanges {
+    /// New time of the observation, UTC.
     pub timestamp: Option<DateTime<Utc>>,
+    /// New storm ID (moves the observation to another storm).
     pub btid: Option<i16>,
+    /// New storm name.
     pub name: Option<String>,
+    /// New latitude in decimal degrees, north positive.
     pub lat: Option<BigDecimal>,
+    /// New longitude in decimal degrees, east positive.
     pub long: Option<BigDecimal>,
+    /// New wind speed in knots.
     pub wind_kts: Option<i16>,
+    /// New central pressure in millibars; `Some(None)` for not measured.
     #[serde(default, deserialize_with = "double_option")]
     pub pressure: Option<Option<i16>>,
+    /// New category code (`H1`..`H5`, `TS`, ...).
     pub cat: Option<String>,
+    /// New ocean basin name.
     pub basin: Option<String>,
+    /// New degrees to the storm's next observation.
     pub shape_length: Option<BigDecimal>,
 }
 
@@ -100,15 +132,21 @@ impl From<Hurricane> for NewHurricane {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = storms, primary_key(btid), check_for_backend(diesel::pg::Pg))]
 pub struct Storm {
+    /// Storm ID, as in [`Hurricane::btid`].
     pub btid: i16,
     /// Name at the peak observation.
     pub name: String,
+    /// Ocean basin name.
     pub basin: String,
     /// Year of the first observation.
     pub year: i32,
+    /// Time of the first observation, UTC.
     pub first_time: DateTime<Utc>,
+    /// Time of the last observation, UTC.
     pub last_time: DateTime<Utc>,
+    /// Number of observations (rows in `hurricanes`).
     pub observations: i32,
+    /// Highest wind speed of any observation, in knots.
     pub peak_wind_kts: i16,
     /// Lowest measured pressure, `None` if never measured.
     pub min_pressure: Option<i16>,

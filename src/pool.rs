@@ -16,8 +16,9 @@
 //! - r2d2's default error handler prints libpq's raw message (URLs and all) on every
 //!   retry; ours masks secrets and repeats a message at most every 30 s.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{
@@ -27,7 +28,8 @@ use diesel::connection::{
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::Connection;
-use r2d2::{HandleError, ManageConnection, Pool, PooledConnection};
+use r2d2::event::CheckinEvent;
+use r2d2::{HandleError, HandleEvent, ManageConnection, Pool, PooledConnection};
 use scheduled_thread_pool::ScheduledThreadPool;
 
 use crate::error::{is_connection_failure, Error, Result};
@@ -36,7 +38,7 @@ use crate::mask::mask_secrets;
 /// A connection checked out of the pool. It derefs to [`PgConnection`] and is itself a
 /// Diesel connection, so `query.load(&mut conn)` works as it does on a `PgConnection`.
 /// Dropping it gives it back (a dead or mid-transaction connection is discarded).
-pub type PooledConn = PooledConnection<Manager>;
+pub type PooledConn = PooledConnection<SharedManager>;
 
 /// The pool's health, shared by the manager and every connection's watcher.
 #[derive(Debug, Default)]
@@ -138,6 +140,27 @@ impl ManageConnection for Manager {
     }
 }
 
+/// One [`Manager`] shared by every partition of a pool.
+#[derive(Debug)]
+pub struct SharedManager(Arc<Manager>);
+
+impl ManageConnection for SharedManager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<PgConnection, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> std::result::Result<(), Self::Error> {
+        self.0.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        self.0.has_broken(conn)
+    }
+}
+
 /// Marks a checked-out connection as not to be reused: r2d2 closes it on return.
 pub(crate) fn discard(conn: &mut PgConnection) {
     if let Some(w) = watch(conn) {
@@ -188,56 +211,110 @@ pub(crate) struct PoolConfig {
     pub idle_timeout: Option<Duration>,
 }
 
-/// The pool and the health record its connections share.
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's preferred partition (before `% partitions`): threads number
+    /// themselves in order of first use, so N threads spread over N partitions.
+    static THREAD_SLOT: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+fn thread_slot() -> usize {
+    THREAD_SLOT.with(|slot| {
+        slot.get().unwrap_or_else(|| {
+            let n = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+            slot.set(Some(n));
+            n
+        })
+    })
+}
+
+/// "A connection is coming back": wakes threads waiting for one when all are busy.
+#[derive(Debug, Default)]
+struct Returns {
+    waiters: AtomicUsize,
+    count: Mutex<u64>,
+    cond: Condvar,
+}
+
+/// r2d2 tells us of every check-in (just before the connection is idle again).
+#[derive(Debug)]
+struct CheckinSignal(Arc<Returns>);
+
+impl HandleEvent for CheckinSignal {
+    fn handle_checkin(&self, _event: CheckinEvent) {
+        if self.0.waiters.load(Ordering::SeqCst) > 0 {
+            let mut count = self.0.count.lock().unwrap_or_else(|e| e.into_inner());
+            *count = count.wrapping_add(1);
+            self.0.cond.notify_one();
+        }
+    }
+}
+
+/// `size` r2d2 pools of one connection each, so that each thread keeps finding the
+/// same connection (and the same server process). Measured with
+/// `examples/bench_read.rs`, two threads doing fid lookups through one shared r2d2
+/// pool ran at 0.34-0.57x of pgbench; with a connection each, near pgbench. A thread
+/// takes its own partition if idle, else any idle one, else the first that comes back.
+/// All partitions share the pool-wide health record and the process's scheduler.
 pub(crate) struct ConnPool {
-    pool: Pool<Manager>,
+    parts: Vec<Pool<SharedManager>>,
     health: Arc<Health>,
+    returns: Arc<Returns>,
+    timeout: Duration,
 }
 
 impl ConnPool {
-    /// Builds the pool without opening anything (the caller has proved the URL).
+    /// Builds the partitions without opening anything (the caller has proved the URL).
     pub(crate) fn build(manager: Manager, config: &PoolConfig) -> ConnPool {
-        let health = Arc::clone(&manager.health);
-        let pool = Pool::builder()
-            .max_size(config.size.max(1))
-            .min_idle(Some(0))
-            .connection_timeout(config.checkout_timeout)
-            .idle_timeout(config.idle_timeout)
-            // A checkout must not cost a round trip: connections are pinged only when
-            // another connection of this pool has failed since (see `Health`).
-            .test_on_check_out(false)
-            .error_handler(Box::new(QuietErrors::default()))
-            .thread_pool(shared_scheduler())
-            .build_unchecked(manager);
-        ConnPool { pool, health }
+        let manager = Arc::new(manager);
+        let returns = Arc::<Returns>::default();
+        let parts = (0..config.size.max(1))
+            .map(|_| {
+                Pool::builder()
+                    .max_size(1)
+                    .min_idle(Some(0))
+                    .connection_timeout(config.checkout_timeout)
+                    .idle_timeout(config.idle_timeout)
+                    // A checkout must not cost a round trip: connections are pinged only
+                    // when another connection of this pool has failed since (`Health`).
+                    .test_on_check_out(false)
+                    .error_handler(Box::new(QuietErrors::default()))
+                    .event_handler(Box::new(CheckinSignal(Arc::clone(&returns))))
+                    .thread_pool(shared_scheduler())
+                    .build_unchecked(SharedManager(Arc::clone(&manager)))
+            })
+            .collect();
+        ConnPool {
+            parts,
+            health: Arc::clone(&manager.health),
+            returns,
+            timeout: config.checkout_timeout,
+        }
     }
 
     /// A connection known to work as far as the pool can tell without a round trip.
     /// After any connection failure in this pool, each connection is pinged once
     /// before its next use; dead ones are discarded and replaced.
     pub(crate) fn get(&self) -> Result<PooledConn> {
-        let deadline = Instant::now() + self.pool.connection_timeout();
+        let deadline = Instant::now() + self.timeout;
+        let first = thread_slot() % self.parts.len();
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let mut conn = self
-                .pool
-                .get_timeout(left.max(Duration::from_millis(1)))
-                .map_err(|e| pool_error(&e, self.pool.max_size()))?;
-            let epoch = self.health.epoch.load(Ordering::Acquire);
-            let Some(w) = watch(&mut conn) else {
-                return Ok(conn);
-            };
-            if w.verified >= epoch {
-                return Ok(conn);
-            }
-            if conn.ping().is_ok() {
-                if let Some(w) = watch(&mut conn) {
-                    w.verified = epoch;
+            let conn = match self.scan(first, deadline) {
+                Some(found) => found?,
+                None => {
+                    // Everything is busy: wait for a check-in. Registering before the
+                    // rescan means a connection returned meanwhile is either seen by
+                    // the rescan or signalled.
+                    self.returns.waiters.fetch_add(1, Ordering::SeqCst);
+                    let found = self.wait(first, deadline);
+                    self.returns.waiters.fetch_sub(1, Ordering::SeqCst);
+                    found?
                 }
+            };
+            if let Some(conn) = self.verified(conn) {
                 return Ok(conn);
             }
-            discard(&mut conn);
-            drop(conn);
             if Instant::now() >= deadline {
                 return Err(Error::PoolTimeout(
                     "no live connection within the checkout timeout".into(),
@@ -246,13 +323,78 @@ impl ConnPool {
         }
     }
 
-    /// Open and idle connections.
+    /// `conn` if it is known good or answers a ping; a dead one is discarded.
+    fn verified(&self, mut conn: PooledConn) -> Option<PooledConn> {
+        let epoch = self.health.epoch.load(Ordering::Acquire);
+        match watch(&mut conn) {
+            Some(w) if w.verified < epoch => {}
+            _ => return Some(conn),
+        }
+        if conn.ping().is_ok() {
+            if let Some(w) = watch(&mut conn) {
+                w.verified = epoch;
+            }
+            return Some(conn);
+        }
+        discard(&mut conn);
+        None
+    }
+
+    /// An idle connection, preferring partition `first`; a never-opened partition is
+    /// opened now. `None` if all are busy.
+    fn scan(&self, first: usize, deadline: Instant) -> Option<Result<PooledConn>> {
+        let n = self.parts.len();
+        for k in 0..n {
+            let part = &self.parts[(first + k) % n];
+            if let Some(conn) = part.try_get() {
+                return Some(Ok(conn));
+            }
+            if part.state().connections == 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                return Some(
+                    part.get_timeout(left.max(Duration::from_millis(1)))
+                        .map_err(|e| pool_error(&e, n as u32)),
+                );
+            }
+        }
+        None
+    }
+
+    fn wait(&self, first: usize, deadline: Instant) -> Result<PooledConn> {
+        loop {
+            let seen = *self.returns.count.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(found) = self.scan(first, deadline) {
+                return found;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::PoolTimeout(format!(
+                    "all {} connections stayed busy for {:.1} s",
+                    self.parts.len(),
+                    self.timeout.as_secs_f64()
+                )));
+            }
+            // The signal comes just before the connection is idle again: a waiter that
+            // woke too early rescans within 2 ms rather than waiting for the next one.
+            let guard = self.returns.count.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = self
+                .returns
+                .cond
+                .wait_timeout_while(guard, left.min(Duration::from_millis(2)), |c| *c == seen)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Open and idle connections over all partitions.
     pub(crate) fn state(&self) -> PoolState {
-        let s = self.pool.state();
+        let (connections, idle) = self.parts.iter().fold((0, 0), |(c, i), p| {
+            let s = p.state();
+            (c + s.connections, i + s.idle_connections)
+        });
         PoolState {
-            connections: s.connections,
-            idle: s.idle_connections,
-            max_size: self.pool.max_size(),
+            connections,
+            idle,
+            max_size: self.parts.len() as u32,
         }
     }
 }

@@ -25,10 +25,14 @@ pub const DEFAULT_LIMIT: i64 = 100;
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "cli", value(rename_all = "snake_case"))]
 pub enum Order {
+    /// Earliest first.
     #[default]
     TimeAsc,
+    /// Latest first.
     TimeDesc,
+    /// Weakest wind first.
     WindAsc,
+    /// Strongest wind first.
     WindDesc,
     /// Lowest pressure first; unmeasured (NULL) last.
     PressureAsc,
@@ -76,27 +80,34 @@ pub struct Filter {
     /// Any of these categories: H1..H5, TS, TD, ... (repeat --cat for several).
     #[cfg_attr(feature = "cli", arg(long = "cat"))]
     pub cats: Vec<String>,
+    /// Lowest wind speed included, knots.
     #[cfg_attr(feature = "cli", arg(long))]
     pub min_wind: Option<i16>,
+    /// Highest wind speed included, knots.
     #[cfg_attr(feature = "cli", arg(long))]
     pub max_wind: Option<i16>,
-    /// Bounds on pressure exclude unmeasured observations.
+    /// Lowest pressure included, millibars; excludes unmeasured observations.
     #[cfg_attr(feature = "cli", arg(long))]
     pub min_pressure: Option<i16>,
+    /// Highest pressure included, millibars; excludes unmeasured observations.
     #[cfg_attr(feature = "cli", arg(long))]
     pub max_pressure: Option<i16>,
     /// Latitude/longitude box (inclusive). `lon_min > lon_max` crosses the date line.
     #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lat_min: Option<BigDecimal>,
+    /// Northern edge of the box, decimal degrees (north positive).
     #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lat_max: Option<BigDecimal>,
+    /// Western edge of the box, decimal degrees (east positive).
     #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lon_min: Option<BigDecimal>,
+    /// Eastern edge of the box, decimal degrees (east positive).
     #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lon_max: Option<BigDecimal>,
     /// One storm.
     #[cfg_attr(feature = "cli", arg(long))]
     pub btid: Option<i16>,
+    /// Sort order of the results.
     #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Order::TimeAsc))]
     pub order: Order,
     /// Page size (default 100, at most 10,000).
@@ -113,6 +124,7 @@ pub struct Filter {
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {
+    /// The results on this page, in the requested order.
     pub items: Vec<T>,
     /// Token for the next page, `None` on the last one.
     pub next_page: Option<String>,
@@ -414,8 +426,10 @@ pub struct StormFilter {
     /// Storm name, case-insensitive, `*` and `?` wildcards.
     #[cfg_attr(feature = "cli", arg(long))]
     pub name: Option<String>,
+    /// First year included (year of the storm's first observation).
     #[cfg_attr(feature = "cli", arg(long))]
     pub year_from: Option<i32>,
+    /// Last year included.
     #[cfg_attr(feature = "cli", arg(long))]
     pub year_to: Option<i32>,
     /// Any of these basins (repeat --basin for several).
@@ -427,6 +441,7 @@ pub struct StormFilter {
     /// How many storms (default 100, at most 10,000).
     #[cfg_attr(feature = "cli", arg(long = "top"))]
     pub limit: Option<i64>,
+    /// Storms to skip (paging).
     #[cfg_attr(feature = "cli", arg(long))]
     pub offset: Option<i64>,
 }
@@ -483,10 +498,13 @@ pub fn strongest_storms(conn: &mut PgConnection, n: i64) -> Result<Vec<Storm>> {
 /// Storms and observations per basin.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName, Serialize)]
 pub struct BasinCount {
+    /// Ocean basin name.
     #[diesel(sql_type = Text)]
     pub basin: String,
+    /// Storms in the basin.
     #[diesel(sql_type = BigInt)]
     pub storms: i64,
+    /// Observations of those storms.
     #[diesel(sql_type = BigInt)]
     pub observations: i64,
 }
@@ -503,8 +521,11 @@ pub fn storms_per_basin(conn: &mut PgConnection) -> Result<Vec<BasinCount>> {
 /// Storms per year and basin.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Serialize)]
 pub struct YearBasinCount {
+    /// Year of the storms' first observation.
     pub year: i32,
+    /// Ocean basin name.
     pub basin: String,
+    /// Storms in that year and basin.
     pub storms: i64,
 }
 
@@ -521,8 +542,11 @@ pub fn storms_per_year(conn: &mut PgConnection) -> Result<Vec<YearBasinCount>> {
 /// Storms per peak category per basin.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Serialize)]
 pub struct CategoryCount {
+    /// Ocean basin name.
     pub basin: String,
+    /// Category at peak wind (`H1`..`H5`, `TS`, ...).
     pub peak_cat: String,
+    /// Storms in that basin that peaked at that category.
     pub storms: i64,
 }
 
@@ -539,12 +563,16 @@ pub fn category_counts(conn: &mut PgConnection) -> Result<Vec<CategoryCount>> {
 /// A storm that passed near a place, with its closest observation.
 #[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
 pub struct NearStorm {
+    /// Storm ID.
     #[diesel(sql_type = Int2)]
     pub btid: i16,
+    /// Storm name at its peak observation.
     #[diesel(sql_type = Text)]
     pub name: String,
+    /// Year of the storm's first observation.
     #[diesel(sql_type = Int4)]
     pub year: i32,
+    /// Ocean basin name.
     #[diesel(sql_type = Text)]
     pub basin: String,
     /// Great-circle distance of the closest observation, km.
@@ -553,6 +581,7 @@ pub struct NearStorm {
     /// FID of that observation.
     #[diesel(sql_type = Int4)]
     pub fid: i32,
+    /// Wind speed at that observation, knots.
     #[diesel(sql_type = Int2)]
     pub wind_kts: i16,
 }
@@ -565,7 +594,11 @@ const KM_PER_DEGREE: f64 = std::f64::consts::PI * EARTH_RADIUS_KM / 180.0;
 /// A bounding box around the place (two boxes across the date line) is matched by the
 /// GiST index on the observation's position; the haversine distance then keeps only
 /// the observations truly within `km`.
-pub fn storms_near(conn: &mut PgConnection, place: Place, radius: Radius) -> Result<Vec<NearStorm>> {
+pub fn storms_near(
+    conn: &mut PgConnection,
+    place: Place,
+    radius: Radius,
+) -> Result<Vec<NearStorm>> {
     Ok(near_query("", place, radius).load(conn)?)
 }
 

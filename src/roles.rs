@@ -48,7 +48,9 @@ impl Role {
 /// A login user and its group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
+    /// The login role's name.
     pub name: String,
+    /// The group it is a member of.
     pub role: Role,
 }
 

@@ -146,10 +146,12 @@ fn numerics_and_times_stay_exact() {
     insert(&t.db, &row).unwrap();
     let back: Hurricane =
         t.db.read(|conn| {
-            Ok::<_, hurricane_db::Error>(hurricanes::table
-                .find(11)
-                .select(Hurricane::as_select())
-                .first(conn)?)
+            Ok::<_, hurricane_db::Error>(
+                hurricanes::table
+                    .find(11)
+                    .select(Hurricane::as_select())
+                    .first(conn)?,
+            )
         })
         .unwrap();
     assert_eq!(back.shape_length.to_string(), "1.140175");
@@ -164,10 +166,12 @@ fn numerics_and_times_stay_exact() {
     };
     let updated: Hurricane =
         t.db.transaction(|conn| {
-            Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(11))
-                .set(&changes)
-                .returning(Hurricane::as_returning())
-                .get_result(conn)?)
+            Ok::<_, hurricane_db::Error>(
+                diesel::update(hurricanes::table.find(11))
+                    .set(&changes)
+                    .returning(Hurricane::as_returning())
+                    .get_result(conn)?,
+            )
         })
         .unwrap();
     assert_eq!(updated.pressure, None);
@@ -187,8 +191,10 @@ fn committed_writes_are_visible_rolled_back_ones_are_not() {
     });
     assert!(matches!(failed, Err(Error::InvalidInput(_))));
     let ids: Vec<i32> =
-        t.db.read(|conn| Ok::<_, hurricane_db::Error>(hurricanes::table.select(hurricanes::fid).load(conn)?))
-            .unwrap();
+        t.db.read(|conn| {
+            Ok::<_, hurricane_db::Error>(hurricanes::table.select(hurricanes::fid).load(conn)?)
+        })
+        .unwrap();
     assert_eq!(ids, vec![1]);
 }
 
@@ -225,7 +231,11 @@ fn a_panicking_closure_rolls_back_and_the_panic_continues() {
     // The only connection is back (the same server process, not a replacement),
     // idle and outside any transaction, and the insert is gone.
     assert_eq!(count(&t.db), 0);
-    assert_eq!(backend_pid(&t.db), pid_before, "the same connection came back");
+    assert_eq!(
+        backend_pid(&t.db),
+        pid_before,
+        "the same connection came back"
+    );
     assert_eq!(states(&t.db), (1, 1));
     let mut observer = t.connect();
     let state: Activity = diesel::sql_query(
@@ -238,9 +248,11 @@ fn a_panicking_closure_rolls_back_and_the_panic_continues() {
 }
 
 fn backend_pid(db: &Db) -> i32 {
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
-        .get_result(&mut db.conn().unwrap())
-        .unwrap()
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+        "pg_backend_pid()",
+    ))
+    .get_result(&mut db.conn().unwrap())
+    .unwrap()
 }
 
 /// (open, idle) connections of the pool.

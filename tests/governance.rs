@@ -37,28 +37,34 @@ fn login(t: &TestDb, prefix: &str, role: Role) -> (String, Db) {
 fn insert_rows(db: &Db, fids: std::ops::RangeInclusive<i32>) {
     let rows: Vec<_> = fids.map(sample_observation).collect();
     db.transaction(|c| {
-        Ok::<_, hurricane_db::Error>(diesel::insert_into(hurricanes::table)
-            .values(&rows)
-            .execute(c)?)
+        Ok::<_, hurricane_db::Error>(
+            diesel::insert_into(hurricanes::table)
+                .values(&rows)
+                .execute(c)?,
+        )
     })
     .unwrap();
 }
 
 fn all_edits(db: &Db) -> Vec<Edit> {
     db.read(|c| {
-        Ok::<_, hurricane_db::Error>(edits::table
-            .order(edits::id)
-            .select(Edit::as_select())
-            .load(c)?)
+        Ok::<_, hurricane_db::Error>(
+            edits::table
+                .order(edits::id)
+                .select(Edit::as_select())
+                .load(c)?,
+        )
     })
     .unwrap()
 }
 
 fn set_wind(db: &Db, app_user: Option<&str>, fid: i32, wind: i16) {
     let work = |c: &mut PgConnection| {
-        Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(fid))
-            .set(hurricanes::wind_kts.eq(wind))
-            .execute(c)?)
+        Ok::<_, hurricane_db::Error>(
+            diesel::update(hurricanes::table.find(fid))
+                .set(hurricanes::wind_kts.eq(wind))
+                .execute(c)?,
+        )
     };
     match app_user {
         Some(u) => db.transaction_as(u, work),
@@ -293,8 +299,10 @@ fn later_migrations_keep_a_loaded_table_intact() {
     let after = digest(&mut t.db.conn().unwrap());
     assert_eq!((after.digest, after.n), (before.digest, before.n));
     let storms: i64 =
-        t.db.read(|c| Ok::<_, hurricane_db::Error>(hurricane_db::schema::storms::table.count().get_result(c)?))
-            .unwrap();
+        t.db.read(|c| {
+            Ok::<_, hurricane_db::Error>(hurricane_db::schema::storms::table.count().get_result(c)?)
+        })
+        .unwrap();
     assert_eq!(
         storms, 123,
         "the summary is built for the rows already there"
@@ -376,12 +384,14 @@ fn history_shows_two_app_users_and_the_fields_they_changed() {
     load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();
     set_wind(&t.db, Some("alice"), 1, 90);
     t.db.transaction_as("bob", |c| {
-        Ok::<_, hurricane_db::Error>(diesel::update(hurricanes::table.find(1))
-            .set((
-                hurricanes::pressure.eq(Some(990)),
-                hurricanes::name.eq("UNNAMED"),
-            ))
-            .execute(c)?)
+        Ok::<_, hurricane_db::Error>(
+            diesel::update(hurricanes::table.find(1))
+                .set((
+                    hurricanes::pressure.eq(Some(990)),
+                    hurricanes::name.eq("UNNAMED"),
+                ))
+                .execute(c)?,
+        )
     })
     .unwrap();
     let history = t.db.history(1).unwrap();

@@ -258,10 +258,12 @@ fn bom_crlf_and_quoted_fields_are_accepted() {
     assert_eq!((summary.rows, summary.inserted), (3, 3));
     let names: Vec<String> =
         t.db.read(|c| {
-            Ok::<_, hurricane_db::Error>(hurricanes::table
-                .select(hurricanes::name)
-                .order(hurricanes::fid)
-                .load(c)?)
+            Ok::<_, hurricane_db::Error>(
+                hurricanes::table
+                    .select(hurricanes::name)
+                    .order(hurricanes::fid)
+                    .load(c)?,
+            )
         })
         .unwrap();
     assert_eq!(names, vec!["NOTNAMED", "O'BRIEN, \"BIG\" ONE", "NOTNAMED"]);
@@ -380,10 +382,12 @@ fn refresh_counts_inserted_updated_unchanged_and_missing() {
     );
     let row2: Hurricane =
         t.db.read(|c| {
-            Ok::<_, hurricane_db::Error>(hurricanes::table
-                .find(2)
-                .select(Hurricane::as_select())
-                .first(c)?)
+            Ok::<_, hurricane_db::Error>(
+                hurricanes::table
+                    .find(2)
+                    .select(Hurricane::as_select())
+                    .first(c)?,
+            )
         })
         .unwrap();
     assert_eq!((row2.wind_kts, row2.pressure), (85, Some(990)));
@@ -397,10 +401,12 @@ fn the_real_sample_round_trips_field_by_field() {
     assert_eq!((summary.rows, summary.inserted), (3903, 3903));
     let rows: Vec<Hurricane> =
         t.db.read(|c| {
-            Ok::<_, hurricane_db::Error>(hurricanes::table
-                .select(Hurricane::as_select())
-                .order(hurricanes::fid)
-                .load(c)?)
+            Ok::<_, hurricane_db::Error>(
+                hurricanes::table
+                    .select(Hurricane::as_select())
+                    .order(hurricanes::fid)
+                    .load(c)?,
+            )
         })
         .unwrap();
     let text = std::fs::read_to_string(sample_path()).unwrap();

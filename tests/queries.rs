@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use hurricane_db::curation::CurationError;
 use hurricane_db::ingest::{load_path, LoadOptions};
-use hurricane_db::queries::{Place, Radius, self, Filter, Order, StormFilter};
+use hurricane_db::queries::{self, Filter, Order, Place, Radius, StormFilter};
 use hurricane_db::schema::{edits, hurricanes, storms};
 use hurricane_db::testing::TestDb;
 use hurricane_db::{Error, Hurricane, Storm};
@@ -26,10 +26,12 @@ fn loaded() -> TestDb {
 
 fn all_rows(t: &TestDb) -> Vec<Hurricane> {
     t.db.read(|c| {
-        Ok::<_, hurricane_db::Error>(hurricanes::table
-            .order(hurricanes::fid)
-            .select(Hurricane::as_select())
-            .load(c)?)
+        Ok::<_, hurricane_db::Error>(
+            hurricanes::table
+                .order(hurricanes::fid)
+                .select(Hurricane::as_select())
+                .load(c)?,
+        )
     })
     .unwrap()
 }
@@ -437,9 +439,10 @@ fn storms_near_a_place_match_brute_force_and_use_the_index() {
     );
 
     for (lat, lon, km) in [(25.77, -80.19, 100.0), (20.0, 179.9, 500.0)] {
-        let plan =
-            t.db.read(|c| queries::explain_storms_near(c, place(lat, lon), Radius::km(km).unwrap()))
-                .unwrap();
+        let plan = t
+            .db
+            .read(|c| queries::explain_storms_near(c, place(lat, lon), Radius::km(km).unwrap()))
+            .unwrap();
         println!(
             "EXPLAIN storms_near({lat}, {lon}, {km}):\n{}",
             plan.join("\n")
@@ -456,7 +459,10 @@ fn storms_near_a_place_match_brute_force_and_use_the_index() {
     }
 
     assert!(matches!(Place::new(95.0, 0.0), Err(Error::InvalidInput(_))));
-    assert!(matches!(Place::new(0.0, 180.5), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        Place::new(0.0, 180.5),
+        Err(Error::InvalidInput(_))
+    ));
     assert!(matches!(Radius::km(-1.0), Err(Error::InvalidInput(_))));
     assert!(matches!(Radius::km(f64::NAN), Err(Error::InvalidInput(_))));
 }
@@ -467,11 +473,13 @@ fn place(lat: f64, lon: f64) -> Place {
 
 fn storm(t: &TestDb, btid: i16) -> Option<Storm> {
     t.db.read(|c| {
-        Ok::<_, hurricane_db::Error>(storms::table
-            .find(btid)
-            .select(Storm::as_select())
-            .first(c)
-            .optional()?)
+        Ok::<_, hurricane_db::Error>(
+            storms::table
+                .find(btid)
+                .select(Storm::as_select())
+                .first(c)
+                .optional()?,
+        )
     })
     .unwrap()
 }
@@ -574,10 +582,12 @@ fn reassigning_observations_checks_everything_first() {
     assert_eq!(merged.first_time, rita.first_time);
     let audit: Vec<(Option<String>, String)> =
         t.db.read(|c| {
-            Ok::<_, hurricane_db::Error>(edits::table
-                .filter(edits::action.eq("U"))
-                .select((edits::app_user, edits::action))
-                .load(c)?)
+            Ok::<_, hurricane_db::Error>(
+                edits::table
+                    .filter(edits::action.eq("U"))
+                    .select((edits::app_user, edits::action))
+                    .load(c)?,
+            )
         })
         .unwrap();
     assert_eq!(audit.len(), moved);

@@ -270,10 +270,12 @@ fn next_page_covers_every_result_once() {
         }
         let expected: i64 =
             t.db.read(|c| {
-                Ok::<_, hurricane_db::Error>(hurricanes::table
-                    .filter(hurricanes::timestamp.ge(since))
-                    .count()
-                    .get_result(c)?)
+                Ok::<_, hurricane_db::Error>(
+                    hurricanes::table
+                        .filter(hurricanes::timestamp.ge(since))
+                        .count()
+                        .get_result(c)?,
+                )
             })
             .unwrap();
         let unique: HashSet<i64> = seen.iter().copied().collect();
@@ -390,11 +392,13 @@ fn a_track_is_in_time_order() {
     let server = Server::start(t.db.clone());
     let katrina =
         t.db.read(|c| {
-            Ok::<_, hurricane_db::Error>(hurricanes::table
-                .filter(hurricanes::name.eq("KATRINA"))
-                .filter(hurricanes::basin.eq("North Atlantic"))
-                .select(hurricanes::btid)
-                .first::<i16>(c)?)
+            Ok::<_, hurricane_db::Error>(
+                hurricanes::table
+                    .filter(hurricanes::name.eq("KATRINA"))
+                    .filter(hurricanes::basin.eq("North Atlantic"))
+                    .select(hurricanes::btid)
+                    .first::<i16>(c)?,
+            )
         })
         .unwrap();
     let (status, body) = server.get(&format!("/storms/{katrina}/track"));
@@ -570,7 +574,11 @@ fn a_writer_login_may_patch_but_not_delete() {
 
 #[test]
 fn no_free_connection_is_503() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(1).checkout_timeout(Duration::from_secs(1)));
+    let t = TestDb::with_options(
+        DbOptions::default()
+            .pool_size(1)
+            .checkout_timeout(Duration::from_secs(1)),
+    );
     let server = Server::start(t.db.clone());
     let held = t.db.conn().unwrap();
     let started = Instant::now();

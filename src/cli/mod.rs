@@ -16,9 +16,9 @@ mod users;
 
 use hurricane_db::cluster::{self, Cluster, Durability};
 use hurricane_db::db::{url_from_env_or_private, Db, MigrationStatus};
-use hurricane_db::mask::mask_secrets;
 use hurricane_db::error::{Error, Result};
 use hurricane_db::ingest::{load_path, CopyFormat, LoadOptions, LoadSummary};
+use hurricane_db::mask::mask_secrets;
 use hurricane_db::queries;
 
 #[derive(Parser)]
@@ -273,10 +273,9 @@ fn run(cli: Cli) -> Result<()> {
                             "db status: stopped in {}, {size:.1} MiB",
                             status.dir.display()
                         ),
-                        None => println!(
-                            "db status: no private cluster in {}",
-                            status.dir.display()
-                        ),
+                        None => {
+                            println!("db status: no private cluster in {}", status.dir.display())
+                        }
                     }
                 }
                 DbAction::Stop => {

@@ -135,9 +135,13 @@ pub struct LoadSummary {
     pub source: String,
     /// Good data rows in the file.
     pub rows: u64,
+    /// Rows with a new FID, inserted.
     pub inserted: u64,
+    /// Rows whose FID existed with different values, updated.
     pub updated: u64,
+    /// Rows identical to the stored ones, not written.
     pub unchanged: u64,
+    /// Bad rows, written to the quarantine file instead of loaded.
     pub rejected: u64,
     /// Rows in the table whose FID is not in the file (left alone).
     pub not_in_file: u64,

@@ -1,0 +1,199 @@
+//! Issue 8 point 5: errors a service can act on, produced by a real server.
+
+use std::error::Error as _;
+use std::sync::{Arc, Barrier};
+
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+use hurricane_db::schema::hurricanes;
+use hurricane_db::testing::{sample_observation, TestDb};
+use hurricane_db::{DbOptions, Error};
+
+fn backend_pid(conn: &mut PgConnection) -> i32 {
+    diesel::select(diesel::dsl::sql::<Integer>("pg_backend_pid()"))
+        .get_result(conn)
+        .unwrap()
+}
+
+#[test]
+fn a_deadlock_is_a_retryable_conflict_and_a_retry_succeeds() {
+    let t = TestDb::with_options(DbOptions::default().pool_size(2));
+    // Two storms: the storms-summary trigger locks one row per storm, and the two
+    // transactions must meet only at the two observations.
+    t.db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    let mut other = sample_observation(2);
+    other.btid = 2;
+    t.db.insert_observation("setup", &other).unwrap();
+    let barrier = Arc::new(Barrier::new(2));
+    let lock_in_order = |first: i32, second: i32| {
+        let (db, barrier) = (t.db.clone(), Arc::clone(&barrier));
+        move || {
+            db.transaction(|conn| {
+                diesel::update(hurricanes::table.find(first))
+                    .set(hurricanes::wind_kts.eq(100))
+                    .execute(conn)?;
+                barrier.wait();
+                diesel::update(hurricanes::table.find(second))
+                    .set(hurricanes::wind_kts.eq(101))
+                    .execute(conn)?;
+                Ok::<_, Error>(())
+            })
+        }
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(lock_in_order(1, 2));
+        let b = s.spawn(lock_in_order(2, 1));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let failed: Vec<&Error> = [&a, &b]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err())
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "exactly one side is chosen as the victim: {a:?} {b:?}"
+    );
+    let err = failed[0];
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.source().is_some(), "the Diesel error is kept");
+    // The victim's retry goes through.
+    t.db.transaction(|conn| {
+        diesel::update(hurricanes::table.find(1))
+            .set(hurricanes::wind_kts.eq(102))
+            .execute(conn)?;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_connection_killed_mid_transaction_is_connection_lost_and_the_pool_heals() {
+    let t = TestDb::with_options(DbOptions::default().pool_size(1));
+    let mut admin = t.connect();
+    let result = t.db.transaction(|conn| {
+        diesel::insert_into(hurricanes::table)
+            .values(&sample_observation(7))
+            .execute(conn)?;
+        let pid = backend_pid(conn);
+        diesel::sql_query("SELECT pg_terminate_backend($1)")
+            .bind::<Integer, _>(pid)
+            .execute(&mut admin)?;
+        hurricanes::table.count().get_result::<i64>(conn)?;
+        Ok::<_, Error>(())
+    });
+    let err = result.expect_err("the connection was killed");
+    assert!(matches!(err, Error::ConnectionLost(_)), "{err:?}");
+    assert!(err.is_retryable(), "lost before COMMIT: safe to retry");
+    assert!(err.is_unavailable());
+    // Nothing was written, and the next call (same pool of one) works at once.
+    let n: i64 =
+        t.db.read(|conn| Ok::<_, Error>(hurricanes::table.count().get_result(conn)?))
+            .unwrap();
+    assert_eq!(n, 0);
+    t.db.ping().unwrap();
+}
+
+#[test]
+fn constraint_and_decode_errors_are_not_retryable_and_keep_their_source() {
+    let t = TestDb::new();
+    t.db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    let dup =
+        t.db.insert_observation("setup", &sample_observation(1))
+            .unwrap_err();
+    assert!(matches!(dup, Error::UniqueViolation { .. }), "{dup:?}");
+    assert!(!dup.is_retryable());
+    assert!(dup.source().is_some());
+
+    #[derive(QueryableByName, Debug)]
+    struct Wrong {
+        #[diesel(sql_type = Integer)]
+        #[allow(dead_code)]
+        name: i32,
+    }
+    let err =
+        t.db.read(|conn| {
+            Ok::<_, Error>(
+                diesel::sql_query("SELECT 'ANDREW-LONGER-THAN-4-BYTES'::text AS name")
+                    .get_result::<Wrong>(conn)?,
+            )
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(!matches!(err, Error::InvalidInput(_)));
+    assert!(!err.is_retryable());
+
+    let text: String =
+        t.db.read(|conn| {
+            Ok::<_, Error>(
+                diesel::select(diesel::dsl::sql::<Text>(
+                    "current_setting('application_name')",
+                ))
+                .get_result(conn)?,
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        text, "hurricane-db",
+        "DbOptions::application_name reaches the server"
+    );
+}
+
+#[test]
+fn the_callers_own_error_type_goes_through_transaction() {
+    #[derive(Debug)]
+    enum AppError {
+        Db(Error),
+        Business(&'static str),
+    }
+    impl From<Error> for AppError {
+        fn from(e: Error) -> Self {
+            AppError::Db(e)
+        }
+    }
+    impl From<diesel::result::Error> for AppError {
+        fn from(e: diesel::result::Error) -> Self {
+            AppError::Db(e.into())
+        }
+    }
+    let t = TestDb::new();
+    let result: Result<(), AppError> = t.db.transaction(|conn| {
+        diesel::insert_into(hurricanes::table)
+            .values(&sample_observation(5))
+            .execute(conn)?;
+        Err(AppError::Business("refused by a business rule"))
+    });
+    match result {
+        Err(AppError::Business(why)) => assert_eq!(why, "refused by a business rule"),
+        Err(AppError::Db(e)) => panic!("{e}"),
+        Ok(()) => panic!("the closure refused"),
+    }
+    // Rolled back; and a pooled connection is a Diesel connection as it is.
+    let mut conn = t.db.conn().unwrap();
+    assert_eq!(
+        hurricanes::table
+            .count()
+            .get_result::<i64>(&mut conn)
+            .unwrap(),
+        0
+    );
+}
+
+#[test]
+fn statement_timeout_from_options_is_enforced() {
+    let t = TestDb::with_options(
+        DbOptions::default().statement_timeout(Some(std::time::Duration::from_millis(200))),
+    );
+    let started = std::time::Instant::now();
+    let err =
+        t.db.read(|conn| Ok::<_, Error>(diesel::sql_query("SELECT pg_sleep(5)").execute(conn)?))
+            .unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{err}"
+    );
+    assert!(err.to_string().contains("statement timeout"), "{err}");
+}
