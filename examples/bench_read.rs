@@ -112,8 +112,15 @@ fn main() -> AnyResult<()> {
     let meter = Meter::new(cluster.dir());
     let shared = [pool(&target.url, 1)?, pool(&target.url, 2)?];
     let per_thread = [pool(&target.url, 1)?, pool(&target.url, 1)?];
-    // Interleaved: every case once per run, in this order.
-    let cases: [(Case, usize); 8] = [
+    // Interleaved: every case once per run, in this order, except that every other run
+    // measures pgbench before the crate, so neither side always goes first.
+    let r2d2_shared = diesel::r2d2::Pool::builder()
+        .max_size(2)
+        .test_on_check_out(false)
+        .build(diesel::r2d2::ConnectionManager::<PgConnection>::new(
+            &target.url,
+        ))?;
+    let cases: [(Case, usize); 9] = [
         (Case::Crate, 1),
         (Case::Pgbench, 1),
         (Case::Crate, 2),
@@ -122,6 +129,7 @@ fn main() -> AnyResult<()> {
         (Case::Plain, 2),
         (Case::PoolPerThread, 2),
         (Case::ReadTransaction, 1),
+        (Case::SharedR2d2, 2),
     ];
     let mut results: Vec<Vec<Rate>> = vec![vec![]; cases.len()];
     println!(
@@ -129,7 +137,13 @@ fn main() -> AnyResult<()> {
         "run", "case", "clients", "per s", "CPU us", "others%", "steal%"
     );
     for run in 1..=args.runs {
-        for (k, &(case, clients)) in cases.iter().enumerate() {
+        let order: [usize; 9] = if run % 2 == 0 {
+            [1, 0, 3, 2, 4, 5, 6, 7, 8]
+        } else {
+            [0, 1, 2, 3, 4, 5, 6, 7, 8]
+        };
+        for k in order {
+            let (case, clients) = cases[k];
             let before = meter.sample();
             let mut rate = match case {
                 Case::Pgbench => pg.tps(clients, args.seconds)?,
@@ -152,6 +166,9 @@ fn main() -> AnyResult<()> {
                     Mode::ReadTransaction(&shared[0]),
                     &target.url,
                 )?,
+                Case::SharedR2d2 => {
+                    lookup_rate(clients, duration, Mode::R2d2(&r2d2_shared), &target.url)?
+                }
             };
             (rate.others_pct, rate.steal_pct) = meter.others(before, meter.sample());
             println!(
@@ -291,6 +308,9 @@ enum Case {
     PoolPerThread,
     /// `db.read(|c| by_fid(c, fid))`: BEGIN READ ONLY, SELECT, COMMIT.
     ReadTransaction,
+    /// `by_fid` through one plain r2d2 pool (Diesel's manager, no test on checkout)
+    /// shared by the threads: why `Db` partitions its pool per thread.
+    SharedR2d2,
 }
 
 impl Case {
@@ -301,6 +321,7 @@ impl Case {
             Case::Plain => "plain PgConnection per thread + by_fid (no pool)",
             Case::PoolPerThread => "db.observation, one Db (pool of 1) per thread",
             Case::ReadTransaction => "db.read(by_fid): BEGIN READ ONLY, SELECT, COMMIT",
+            Case::SharedR2d2 => "one plain r2d2 pool shared by the threads + by_fid",
         }
     }
 }
@@ -313,7 +334,11 @@ enum Mode<'a> {
     ReadTransaction(&'a Db),
     /// `by_fid` on a plain `PgConnection` per thread: Diesel without the pool.
     Plain,
+    /// `by_fid` on a connection from one plain r2d2 pool.
+    R2d2(&'a R2d2Pool),
 }
+
+type R2d2Pool = diesel::r2d2::Pool<diesel::r2d2::ConnectionManager<PgConnection>>;
 
 /// A rate, the client CPU it cost, and how busy the machine was with other work.
 #[derive(Clone, Copy, Default)]
@@ -350,6 +375,10 @@ fn lookup_rate(threads: usize, duration: Duration, mode: Mode<'_>, url: &str) ->
                             (Mode::ReadTransaction(db), _) => db.read(|c| by_fid(c, fid)),
                             (Mode::Plain, Some(conn)) => by_fid(conn, fid),
                             (Mode::Plain, None) => unreachable!("plain mode has a connection"),
+                            (Mode::R2d2(pool), _) => pool
+                                .get()
+                                .map_err(|e| hurricane_db::Error::PoolTimeout(e.to_string()))
+                                .and_then(|mut c| by_fid(&mut c, fid)),
                         }
                         .map_err(|e| format!("lookup of fid {fid}: {e}"))?;
                         if row.fid != fid {
