@@ -61,6 +61,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use axum::extract::rejection::JsonRejection;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -71,7 +72,7 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use hurricane_db::ingest::{self, LoadOptions};
 use hurricane_db::queries::{self, Filter, NearStorm, Order, Page, Place, Radius, StormFilter};
-use hurricane_db::{Db, Error, Hurricane, HurricaneChanges, NewHurricane, Storm};
+use hurricane_db::{Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane, Storm};
 use serde::Deserialize;
 
 /// The service's routes on `db`. Tests serve this same router.
@@ -88,6 +89,8 @@ pub fn router(db: Db) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::Status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into())
         })
+        .layer(middleware::from_fn(json_errors))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
         .with_state(db)
 }
@@ -117,7 +120,13 @@ fn main() -> ExitCode {
 /// the private cluster, which it owns: it migrates it and loads the sample if empty.
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let private = hurricane_db::db::database_url_from_env()?.is_none();
-    let db = Db::from_env_checked_or_private()?;
+    // Bounded work per request: no statement runs longer than 5 s unless
+    // HURRICANE_DB_STATEMENT_TIMEOUT_MS says otherwise.
+    let mut options = DbOptions::from_env()?;
+    if options.statement_timeout.is_none() {
+        options.statement_timeout = Some(std::time::Duration::from_secs(5));
+    }
+    let db = Db::checked_or_private_with(options)?;
     if private && queries::count(&mut *db.conn()?)? == 0 {
         let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/storm_sample.csv");
         let summary = ingest::load_path(&db, sample, &LoadOptions::new())?;
@@ -149,6 +158,33 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
     }
     tracing::info!("shutting down after the requests in flight");
+}
+
+/// Largest request body accepted (413 above): one observation is a few hundred bytes.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Every error is JSON: rejections made by axum itself (an undecodable path, a body
+/// over the limit, ...) come as plain text and are wrapped as `{"error": text}`.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 async fn log_request(request: Request, next: Next) -> Response {
@@ -443,6 +479,7 @@ impl IntoResponse for ApiError {
                 let status = match &e {
                     Error::NotFound(_) => StatusCode::NOT_FOUND,
                     Error::InvalidInput(_)
+                    | Error::InvalidValue { .. }
                     | Error::CheckViolation { .. }
                     | Error::NotNullViolation { .. }
                     | Error::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -44,6 +44,27 @@ pub struct Cluster {
     port: u16,
 }
 
+/// How a server is stopped (`pg_ctl stop -m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Wait for clients to disconnect.
+    Smart,
+    /// Disconnect clients, roll back their transactions, shut down cleanly.
+    Fast,
+    /// Abort at once, like a crash: the next start runs crash recovery.
+    Immediate,
+}
+
+impl StopMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            StopMode::Smart => "smart",
+            StopMode::Fast => "fast",
+            StopMode::Immediate => "immediate",
+        }
+    }
+}
+
 /// What [`Cluster::status`] found.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -140,6 +161,21 @@ impl Cluster {
         runner.pg_ctl(&["stop", "-D", path_str(&data)?, "-m", mode, "-w"])?;
         tracing::info!(dir = %dir.display(), mode, "stopped PostgreSQL");
         Ok(true)
+    }
+
+    /// Stops this running server the way `mode` says (`pg_ctl stop -m`), keeping its
+    /// data; [`Cluster::start_again`] brings it back on the same port. For restart
+    /// and failover tests.
+    pub fn stop_server(&self, mode: StopMode) -> Result<()> {
+        let data = self.dir.join("data");
+        Runner::find()?.pg_ctl(&["stop", "-D", path_str(&data)?, "-m", mode.as_str(), "-w"])?;
+        Ok(())
+    }
+
+    /// Starts this stopped server again on its old port.
+    pub fn start_again(&self) -> Result<()> {
+        Runner::find()?.start_on(&self.dir, self.port)?;
+        Ok(())
     }
 
     /// Whether the cluster in `dir` exists and runs, and how much disk it takes.
@@ -334,8 +370,11 @@ impl Runner {
 
     /// Starts the server on a free port and returns the port.
     fn start(&self, dir: &Path) -> Result<u16> {
+        self.start_on(dir, free_port()?)
+    }
+
+    fn start_on(&self, dir: &Path, port: u16) -> Result<u16> {
         let data = dir.join("data");
-        let port = free_port()?;
         let log = dir.join("server.log");
         let port_opt = format!("-p {port}");
         self.pg_ctl(&[

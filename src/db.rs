@@ -278,14 +278,22 @@ impl Db {
     /// ([`Db::check_schema`]); without it, the private cluster in `./.hurricane-db/`,
     /// which belongs to the caller and so is migrated.
     pub fn from_env_checked_or_private() -> Result<Db> {
-        if database_url_from_env()?.is_some() {
-            let db = Db::from_env()?;
-            db.check_schema()?;
-            Ok(db)
-        } else {
-            let db = Db::from_env_or_private()?;
-            db.run_pending_migrations()?;
-            Ok(db)
+        Db::checked_or_private_with(DbOptions::from_env()?)
+    }
+
+    /// [`Db::from_env_checked_or_private`] with explicit settings.
+    pub fn checked_or_private_with(options: DbOptions) -> Result<Db> {
+        match database_url_from_env()? {
+            Some(url) => {
+                let db = Db::connect_with(&url, options)?;
+                db.check_schema()?;
+                Ok(db)
+            }
+            None => {
+                let db = Db::connect_with(&url_from_env_or_private()?, options)?;
+                db.run_pending_migrations()?;
+                Ok(db)
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 //! (23xxx constraints, 25006 read-only, 40001 serialization, 08xxx connection) map
 //! exactly. The others are recognised by the server's primary message text:
 //! 42501 insufficient_privilege ("permission denied for ...", "must be owner of ..."),
+//! class 22 data exceptions ("invalid input syntax", "value too long for type", ...),
 //! 40P01 deadlock ("deadlock detected") and libpq's own connection-loss messages.
 //! That relies on the server sending English messages (`lc_messages = 'C'` or an
 //! English locale, the default of most installations and of our private clusters);
@@ -91,6 +92,18 @@ pub enum Error {
         /// The database error (absent when the check ran in this crate).
         #[source]
         source: Option<DbError>,
+    },
+
+    /// The server refused a value as malformed, too long or out of range (SQLSTATE
+    /// class 22: invalid text representation, string data right truncation, numeric
+    /// value out of range, character not in repertoire, ...): the caller's mistake.
+    #[error("invalid value: {message}")]
+    InvalidValue {
+        /// The server's message.
+        message: String,
+        /// The database error.
+        #[source]
+        source: DbError,
     },
 
     /// A write was attempted inside a READ ONLY transaction or on a standby (25006).
@@ -257,6 +270,7 @@ impl Error {
             _ if info.message().starts_with("deadlock detected") => {
                 Error::Conflict { message, source }
             }
+            _ if is_data_exception(info.message()) => Error::InvalidValue { message, source },
             _ if is_permission_denied(info.message()) => Error::PermissionDenied {
                 message,
                 source: Some(source),
@@ -272,6 +286,29 @@ impl Error {
 /// SQLSTATE 42501 messages: "permission denied for table x", "must be owner of table x".
 fn is_permission_denied(message: &str) -> bool {
     message.starts_with("permission denied") || message.starts_with("must be owner of")
+}
+
+/// SQLSTATE class 22 (data exception) messages, by their primary text.
+fn is_data_exception(message: &str) -> bool {
+    const CLASS_22: &[&str] = &[
+        "invalid input syntax",
+        "invalid input value",
+        "value too long for type",
+        "numeric field overflow",
+        "is out of range",
+        "out of range for type",
+        "field value out of range",
+        "invalid byte sequence for encoding",
+        "has no equivalent in encoding",
+        "division by zero",
+        "invalid regular expression",
+        "invalid escape string",
+        "null character not permitted",
+        "unterminated",
+        "invalid time zone",
+        "date/time field value out of range",
+    ];
+    CLASS_22.iter().any(|m| message.contains(m))
 }
 
 /// libpq's and the server's words for a connection that is gone: the client library's

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
+
 use crate::schema::{hurricanes, storms};
 
 /// One observation as stored. Numerics stay exact `BigDecimal`s (1.140175 stays
@@ -21,8 +23,10 @@ pub struct Hurricane {
     /// Storm name, e.g. `KATRINA` (`NOTNAMED` in the IHW file when it has none).
     pub name: String,
     /// Latitude in decimal degrees, north positive (-90 to 90, up to 6 decimals).
+    #[serde(deserialize_with = "bounded_decimal")]
     pub lat: BigDecimal,
     /// Longitude in decimal degrees, east positive (-180 to 180, up to 6 decimals).
+    #[serde(deserialize_with = "bounded_decimal")]
     pub long: BigDecimal,
     /// Wind speed in knots (0 or more).
     pub wind_kts: i16,
@@ -33,6 +37,7 @@ pub struct Hurricane {
     /// Ocean basin name, e.g. `North Atlantic`, at most 16 characters.
     pub basin: String,
     /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
+    #[serde(deserialize_with = "bounded_decimal")]
     pub shape_length: BigDecimal,
 }
 
@@ -50,8 +55,10 @@ pub struct NewHurricane {
     /// Storm name, e.g. `KATRINA` (`NOTNAMED` in the IHW file when it has none).
     pub name: String,
     /// Latitude in decimal degrees, north positive (-90 to 90, up to 6 decimals).
+    #[serde(deserialize_with = "bounded_decimal")]
     pub lat: BigDecimal,
     /// Longitude in decimal degrees, east positive (-180 to 180, up to 6 decimals).
+    #[serde(deserialize_with = "bounded_decimal")]
     pub long: BigDecimal,
     /// Wind speed in knots (0 or more).
     pub wind_kts: i16,
@@ -62,6 +69,7 @@ pub struct NewHurricane {
     /// Ocean basin name, e.g. `North Atlantic`, at most 16 characters.
     pub basin: String,
     /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
+    #[serde(deserialize_with = "bounded_decimal")]
     pub shape_length: BigDecimal,
 }
 
@@ -78,8 +86,10 @@ pub struct HurricaneChanges {
     /// New storm name.
     pub name: Option<String>,
     /// New latitude in decimal degrees, north positive.
+    #[serde(default, deserialize_with = "bounded_decimal_opt")]
     pub lat: Option<BigDecimal>,
     /// New longitude in decimal degrees, east positive.
+    #[serde(default, deserialize_with = "bounded_decimal_opt")]
     pub long: Option<BigDecimal>,
     /// New wind speed in knots.
     pub wind_kts: Option<i16>,
@@ -91,6 +101,7 @@ pub struct HurricaneChanges {
     /// New ocean basin name.
     pub basin: Option<String>,
     /// New degrees to the storm's next observation.
+    #[serde(default, deserialize_with = "bounded_decimal_opt")]
     pub shape_length: Option<BigDecimal>,
 }
 
@@ -98,6 +109,158 @@ impl HurricaneChanges {
     /// True when the changeset would change nothing (Diesel refuses an empty SET).
     pub fn is_empty(&self) -> bool {
         *self == HurricaneChanges::default()
+    }
+
+    /// Checks every given value against the column it goes to, before anything is
+    /// sent: text without NUL bytes and within its length, decimals within their range
+    /// and number of decimals. [`Error::InvalidInput`] names the field.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(name) = &self.name {
+            check_text("name", name, MAX_NAME_CHARS)?;
+        }
+        if let Some(cat) = &self.cat {
+            check_text("cat", cat, MAX_CAT_CHARS)?;
+        }
+        if let Some(basin) = &self.basin {
+            check_text("basin", basin, MAX_BASIN_CHARS)?;
+        }
+        if let Some(lat) = &self.lat {
+            check_decimal("lat", lat, -90, 90)?;
+        }
+        if let Some(long) = &self.long {
+            check_decimal("long", long, -180, 180)?;
+        }
+        if let Some(len) = &self.shape_length {
+            check_decimal("shape_length", len, 0, 99)?;
+        }
+        Ok(())
+    }
+}
+
+impl NewHurricane {
+    /// Checks every value against its column before anything is sent (see
+    /// [`HurricaneChanges::validate`]).
+    pub fn validate(&self) -> Result<()> {
+        check_text("name", &self.name, MAX_NAME_CHARS)?;
+        check_text("cat", &self.cat, MAX_CAT_CHARS)?;
+        check_text("basin", &self.basin, MAX_BASIN_CHARS)?;
+        check_decimal("lat", &self.lat, -90, 90)?;
+        check_decimal("long", &self.long, -180, 180)?;
+        check_decimal("shape_length", &self.shape_length, 0, 99)
+    }
+}
+
+/// Longest storm name accepted (characters). IHW names are at most 10-odd letters;
+/// the bound keeps a runaway value out of the table, the summary and the audit trail.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Longest category code (`varchar(2)`).
+pub const MAX_CAT_CHARS: usize = 2;
+/// Longest basin name (`varchar(16)`).
+pub const MAX_BASIN_CHARS: usize = 16;
+/// Longest decimal text accepted before parsing: parsing and comparing a decimal costs
+/// time with its length, and no stored value needs more than a few digits.
+pub const MAX_DECIMAL_CHARS: usize = 32;
+/// Decimals stored for positions and shape lengths (`numeric(_, 6)`).
+pub const DECIMAL_SCALE: i64 = 6;
+
+/// A text value for a column: no NUL byte (PostgreSQL text cannot hold one) and at
+/// most `max` characters.
+pub fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.contains('\0') {
+        return Err(Error::InvalidInput(format!(
+            "{field}: expected text without NUL bytes"
+        )));
+    }
+    let n = value.chars().count();
+    if n > max {
+        return Err(Error::InvalidInput(format!(
+            "{field}: {n} characters, expected at most {max}"
+        )));
+    }
+    Ok(())
+}
+
+/// A decimal for a `numeric(_, 6)` column within `lo..=hi`, at most 6 decimals.
+pub fn check_decimal(field: &str, value: &BigDecimal, lo: i64, hi: i64) -> Result<()> {
+    // Exponent first: comparing 1e131000 with 90 would build a 131,000-digit number.
+    let (_, scale) = value.normalized().as_bigint_and_exponent();
+    let in_range = scale >= -3 && *value >= BigDecimal::from(lo) && *value <= BigDecimal::from(hi);
+    if !in_range {
+        return Err(Error::InvalidInput(format!(
+            "{field} \"{}\": expected {lo} to {hi}",
+            short(value)
+        )));
+    }
+    if scale > DECIMAL_SCALE {
+        return Err(Error::InvalidInput(format!(
+            "{field} \"{}\": expected at most {DECIMAL_SCALE} decimals",
+            short(value)
+        )));
+    }
+    Ok(())
+}
+
+/// A value for a message, cut if long.
+fn short(value: &BigDecimal) -> String {
+    let text = value.to_string();
+    if text.len() > 40 {
+        format!("{}...", &text[..40])
+    } else {
+        text
+    }
+}
+
+/// A decimal from JSON (a string, or a number as written), refused by length before
+/// it is parsed: a megabyte of digits must not cost seconds of CPU.
+fn bounded_decimal<'de, D>(de: D) -> Result<BigDecimal, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    let text = DecimalText::deserialize(de)?.0;
+    if text.len() > MAX_DECIMAL_CHARS {
+        return Err(D::Error::custom(format!(
+            "a decimal of {} characters, expected at most {MAX_DECIMAL_CHARS}",
+            text.len()
+        )));
+    }
+    text.trim()
+        .parse::<BigDecimal>()
+        .map_err(|_| D::Error::custom("expected a decimal number such as \"25.500000\""))
+}
+
+fn bounded_decimal_opt<'de, D>(de: D) -> Result<Option<BigDecimal>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    bounded_decimal(de).map(Some)
+}
+
+/// The text of a JSON string or number, without converting it to a float.
+struct DecimalText(String);
+
+impl<'de> Deserialize<'de> for DecimalText {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = DecimalText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a decimal as a string or a number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DecimalText, E> {
+                Ok(DecimalText(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DecimalText, E> {
+                Ok(DecimalText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DecimalText, E> {
+                Ok(DecimalText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DecimalText, E> {
+                Ok(DecimalText(v.to_string()))
+            }
+        }
+        de.deserialize_any(V)
     }
 }
 

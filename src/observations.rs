@@ -12,6 +12,8 @@ impl Db {
     /// A taken FID is [`Error::UniqueViolation`], an impossible value
     /// [`Error::CheckViolation`].
     pub fn insert_observation(&self, app_user: &str, new: &NewHurricane) -> Result<Hurricane> {
+        // Refuse a bad value before a connection or a transaction is taken.
+        new.validate()?;
         self.transaction_as(app_user, |conn| {
             Ok(diesel::insert_into(hurricanes::table)
                 .values(new)
@@ -33,6 +35,7 @@ impl Db {
                 "changes: expected at least one field to change".into(),
             ));
         }
+        changes.validate()?;
         self.transaction_as(app_user, |conn| {
             diesel::update(hurricanes::table.find(fid))
                 .set(changes)

@@ -132,6 +132,21 @@ pub struct Page<T> {
 
 /// Turns a user pattern into ILIKE: `*` -> `%`, `?` -> `_`, and `%`, `_`, `\`
 /// taken literally.
+/// Longest name pattern a search accepts: an `ILIKE` pattern costs time with its
+/// length on every row it is matched against.
+pub const MAX_PATTERN_CHARS: usize = 64;
+
+/// Basin and category filters: text the columns could hold.
+fn check_codes(basins: &[String], cats: &[String]) -> Result<()> {
+    for b in basins {
+        crate::models::check_text("basin", b, crate::models::MAX_BASIN_CHARS)?;
+    }
+    for c in cats {
+        crate::models::check_text("cat", c, crate::models::MAX_CAT_CHARS)?;
+    }
+    Ok(())
+}
+
 fn like_pattern(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 2);
     for c in name.chars() {
@@ -258,6 +273,7 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
     }
     check_range("time", &f.time_from, &f.time_to)?;
     check_range("year", &f.year_from, &f.year_to)?;
+    check_codes(&f.basins, &f.cats)?;
     check_range("wind", &f.min_wind, &f.max_wind)?;
     check_range("pressure", &f.min_pressure, &f.max_pressure)?;
     check_range("latitude", &f.lat_min, &f.lat_max)?;
@@ -269,6 +285,7 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
                 "name \"\": expected a name or pattern".into(),
             ));
         }
+        crate::models::check_text("name", name, MAX_PATTERN_CHARS)?;
         q = q.filter(h::name.ilike(like_pattern(name.trim())));
     }
     if let Some(t) = f.time_from {
@@ -281,6 +298,9 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
         q = q.filter(h::timestamp.ge(year_start(y)?));
     }
     if let Some(y) = f.year_to {
+        // The end of year y is the start of y + 1; year_start(y) bounds y first, so
+        // the addition cannot overflow.
+        year_start(y)?;
         q = q.filter(h::timestamp.lt(year_start(y + 1)?));
     }
     if !f.basins.is_empty() {
@@ -456,8 +476,10 @@ pub fn storms(conn: &mut PgConnection, f: &StormFilter) -> Result<Vec<Storm>> {
         )));
     }
     check_range("year", &f.year_from, &f.year_to)?;
+    check_codes(&f.basins, &[])?;
     let mut q = s::storms.select(Storm::as_select()).into_boxed();
     if let Some(name) = &f.name {
+        crate::models::check_text("name", name, MAX_PATTERN_CHARS)?;
         q = q.filter(s::name.ilike(like_pattern(name.trim())));
     }
     if let Some(y) = f.year_from {

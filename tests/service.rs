@@ -481,7 +481,9 @@ fn post_with_an_impossible_latitude_is_422() {
     new["lat"] = json!("95");
     let (status, body) = server.post(Some("alice"), &new);
     assert_eq!(status, 422, "{body}");
-    assert!(error(&body).contains("hurricanes_lat_range"), "{body}");
+    // Refused before it reaches the database (whose CHECK hurricanes_lat_range refuses
+    // it for every other writer).
+    assert!(error(&body).contains("lat \"95\": expected -90 to 90"), "{body}");
     assert_eq!(count(&t.db), 0);
 }
 
@@ -592,4 +594,121 @@ fn no_free_connection_is_503() {
     drop(held);
     let (status, _) = server.get("/hurricanes/1");
     assert_eq!(status, 404, "works again once the connection is back");
+}
+
+/// Issue 9 points 2 and 3: every bad value is a JSON 4xx, never a 500, and heavy
+/// inputs are refused fast, concurrently, without holding a pooled connection.
+#[test]
+fn hostile_inputs_are_json_4xx_fast_and_leave_the_pool_free() {
+    let t = TestDb::with_options(DbOptions::default().pool_size(4));
+    t.db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    let server = Server::start(t.db.clone());
+
+    // Values the server would refuse are refused with 422 and a message.
+    let nul_name = server.get_with("/hurricanes", &[("name", "KAT\u{0}RINA")]);
+    assert_eq!(nul_name.0, 422, "{nul_name:?}");
+    for (body, field) in [
+        (json!({"name": "KAT\u{0}RINA"}), "name"),
+        (json!({"cat": "H55"}), "cat"),
+        (json!({"basin": "North Atlantic Ocean"}), "basin"),
+        (json!({"lat": "1e131000"}), "lat"),
+        (json!({"lat": "25.1234567"}), "lat"),
+    ] {
+        let (status, answer) = server.patch(1, Some("mallory"), &body);
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(field),
+            "{answer}"
+        );
+    }
+    let (status, answer) = server.get_with("/hurricanes", &[("year_to", "2147483647")]);
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("2147483647"),
+        "{answer}"
+    );
+
+    // axum's own rejections are JSON too.
+    for path in ["/hurricanes/%FF", "/storms/%C3%28/track"] {
+        let (status, answer) = server.get(path);
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert!(answer["error"].is_string(), "{path}: {answer}");
+    }
+
+    // Heavy inputs, all at once: each answered well under a second. A body over the
+    // 64 KiB limit is refused with 413 (or the connection is closed while the client
+    // still sends it: also a refusal, reported as status 0).
+    let digits = format!("1{}", "0".repeat(60_000));
+    let million = format!("1{}", "0".repeat(1_000_000));
+    let long_pattern = "A*".repeat(30_000);
+    let patch_raw = |body: &Value| -> (u16, Value) {
+        let request = server
+            .agent
+            .patch(server.url("/hurricanes/1"))
+            .header("X-App-User", "mallory");
+        match request.send_json(body) {
+            Ok(r) => self::answer(Ok(r)),
+            Err(ureq::Error::Io(_)) => (0, json!({"error": "connection closed by the server"})),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let heavy: Vec<(&str, Box<dyn Fn() -> (u16, Value) + Sync>)> = vec![
+        (
+            "PATCH lat of 60,001 digits",
+            Box::new(|| server.patch(1, Some("mallory"), &json!({ "lat": digits }))),
+        ),
+        (
+            "PATCH lat of 1,000,001 digits (1 MB body)",
+            Box::new(|| patch_raw(&json!({ "lat": million }))),
+        ),
+        (
+            "60 kB name pattern",
+            Box::new(|| server.get_with("/hurricanes", &[("name", long_pattern.as_str())])),
+        ),
+        (
+            "600 kB name in a PATCH body",
+            Box::new(|| patch_raw(&json!({ "name": "X".repeat(600_000) }))),
+        ),
+    ];
+    std::thread::scope(|s| {
+        let handles: Vec<_> = heavy
+            .iter()
+            .flat_map(|(what, send)| {
+                (0..3).map(move |_| {
+                    s.spawn(move || {
+                        let started = Instant::now();
+                        let (status, answer) = send();
+                        (*what, status, answer, started.elapsed())
+                    })
+                })
+            })
+            .collect();
+        for h in handles {
+            let (what, status, answer, took) = h.join().unwrap();
+            println!("{what}: {status} in {:.1} ms", took.as_secs_f64() * 1e3);
+            assert!(
+                status == 0 || (400..500).contains(&status),
+                "{what}: {status} {answer}"
+            );
+            assert!(answer["error"].is_string(), "{what}: {answer}");
+            assert!(took < Duration::from_secs(1), "{what}: took {took:?}");
+        }
+    });
+    // Nothing is left checked out or in a transaction.
+    let state = t.db.pool_state();
+    assert_eq!(state.connections, state.idle, "{state:?}");
+    let mut observer = t.connect();
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let busy: N = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+         AND state LIKE 'idle in transaction%'",
+    )
+    .get_result(&mut observer)
+    .unwrap();
+    assert_eq!(busy.n, 0);
 }
