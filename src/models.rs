@@ -184,7 +184,8 @@ pub fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
 pub fn check_decimal(field: &str, value: &BigDecimal, lo: i64, hi: i64) -> Result<()> {
     // Exponent first: comparing 1e131000 with 90 would build a 131,000-digit number.
     let (_, scale) = value.normalized().as_bigint_and_exponent();
-    let in_range = scale >= -3 && *value >= BigDecimal::from(lo) && *value <= BigDecimal::from(hi);
+    let (lo_d, hi_d) = (BigDecimal::from(lo), BigDecimal::from(hi));
+    let in_range = scale >= -3 && (&lo_d..=&hi_d).contains(&value);
     if !in_range {
         return Err(Error::InvalidInput(format!(
             "{field} \"{}\": expected {lo} to {hi}",
