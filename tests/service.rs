@@ -653,8 +653,8 @@ fn hostile_inputs_are_json_4xx_fast_and_leave_the_pool_free() {
             Err(e) => panic!("{e}"),
         }
     };
-    type Send = Box<dyn Fn() -> (u16, Value) + Sync>;
-    let heavy: Vec<(&str, Send)> = vec![
+    type Sender<'a> = Box<dyn Fn() -> (u16, Value) + Sync + 'a>;
+    let heavy: Vec<(&str, Sender<'_>)> = vec![
         (
             "PATCH lat of 60,001 digits",
             Box::new(|| server.patch(1, Some("mallory"), &json!({ "lat": digits }))),
