@@ -8,7 +8,7 @@ use std::str::FromStr;
 use bigdecimal::BigDecimal;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use hurricane_db::ingest::{load_path, LoadOptions, LoadSummary};
+use hurricane_db::ingest::{load_path, CopyFormat, LoadOptions, LoadSummary};
 use hurricane_db::schema::hurricanes;
 use hurricane_db::testing::TestDb;
 use hurricane_db::{Error, Hurricane};
@@ -396,8 +396,17 @@ fn refresh_counts_inserted_updated_unchanged_and_missing() {
 
 #[test]
 fn the_real_sample_round_trips_field_by_field() {
+    round_trip(CopyFormat::Binary);
+}
+
+#[test]
+fn the_real_sample_round_trips_field_by_field_through_text_copy() {
+    round_trip(CopyFormat::Text);
+}
+
+fn round_trip(format: CopyFormat) {
     let t = TestDb::new();
-    let summary = load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();
+    let summary = load_path(&t.db, sample_path(), &LoadOptions::new().format(format)).unwrap();
     assert_eq!((summary.rows, summary.inserted), (3903, 3903));
     let rows: Vec<Hurricane> =
         t.db.read(|c| {
@@ -487,4 +496,85 @@ fn cli_load_reports_and_exits_non_zero_on_bad_rows() {
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.starts_with("loaded storm_sample.csv: 3903 rows, 3903 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file in "));
+}
+
+#[test]
+fn names_are_bounded_and_a_runaway_line_is_refused_with_flat_memory() {
+    let t = TestDb::new();
+    let long_name = "A".repeat(65);
+    let row = format!("2,1851,6,25,0600Z,1,{long_name},28.0,-95.4,80,0,H1,North Atlantic,0.6");
+    assert_eq!(
+        one_bad_row(&row),
+        format!(
+            "storm_data.csv:3: NAME \"{}... (65 bytes)\": expected at most 64 characters",
+            "A".repeat(40)
+        )
+    );
+
+    // A 10 MB NAME: refused at its line, nothing loaded, and the loader's memory does
+    // not grow with the line (it never holds it whole).
+    let huge = format!(
+        "{HEADER}\n{ROW1}\n2,1851,6,25,0600Z,1,{},28.0,-95.4,80,0,H1,North Atlantic,0.6\n",
+        "N".repeat(10 * 1024 * 1024)
+    );
+    let (_dir, huge_path) = file_with(huge.as_bytes());
+    let (_dir2, small_path) = file_with(format!("{HEADER}\n{ROW1}\n").as_bytes());
+    let (small, small_rss) = cli_load(&t, &small_path);
+    assert!(
+        small.status.success(),
+        "{}",
+        String::from_utf8_lossy(&small.stderr)
+    );
+    let (out, huge_rss) = cli_load(&t, &huge_path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("storm_data.csv:3: line longer than 65536 bytes"),
+        "{stderr}"
+    );
+    println!("peak RSS: {small_rss} KiB for a 2-line file, {huge_rss} KiB for a 10 MB line");
+    assert!(
+        huge_rss < small_rss + 4 * 1024,
+        "memory grew with the line: {small_rss} KiB -> {huge_rss} KiB"
+    );
+    // Only the first, small load's row is there.
+    assert_eq!(count(&t), 1);
+}
+
+/// Runs `hurricane-db load PATH` and returns its output and its own peak RSS (KiB).
+fn cli_load(t: &TestDb, path: &Path) -> (std::process::Output, i64) {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hurricane-db"))
+        .arg("load")
+        .arg(path)
+        .env("DATABASE_URL", &t.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid out-parameter; wait4 reaps our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    use std::os::unix::process::ExitStatusExt;
+    let output = std::process::Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout,
+        stderr,
+    };
+    (output, usage.ru_maxrss)
 }

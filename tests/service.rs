@@ -483,7 +483,10 @@ fn post_with_an_impossible_latitude_is_422() {
     assert_eq!(status, 422, "{body}");
     // Refused before it reaches the database (whose CHECK hurricanes_lat_range refuses
     // it for every other writer).
-    assert!(error(&body).contains("lat \"95\": expected -90 to 90"), "{body}");
+    assert!(
+        error(&body).contains("lat \"95\": expected -90 to 90"),
+        "{body}"
+    );
     assert_eq!(count(&t.db), 0);
 }
 

@@ -60,6 +60,9 @@ pub(super) fn prepare(conn: &mut PgConnection) -> Result<Target> {
     // For this transaction only: the triggers' transition tables (every loaded row) and
     // the storm summary's sort stay in memory instead of spilling to temp files.
     diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(conn)?;
+    // A loader killed mid-load must not leave its server session running (and holding
+    // the load lock) until the merge ends: check the client every second (PG 14+).
+    diesel::sql_query("SET LOCAL client_connection_check_interval = '1s'").execute(conn)?;
     let any: bool = diesel::select(diesel::dsl::exists(
         hurricanes::table.select(hurricanes::fid),
     ))

@@ -266,7 +266,7 @@ pub fn load_reader(
                 .has_headers(false)
                 .flexible(true)
                 .buffer_capacity(1 << 16)
-                .from_reader(BufReader::with_capacity(1 << 16, reader)),
+                .from_reader(BufReader::with_capacity(1 << 16, LineLimit::new(reader))),
         ),
         source,
         options,
@@ -350,9 +350,56 @@ pub fn load_reader(
     })
 }
 
+/// Longest line the loader reads. An IHW row is under 100 bytes; without a bound the
+/// CSV reader would hold a whole runaway line (megabytes) in memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// A reader that fails, naming the line, as soon as a line exceeds
+/// [`MAX_LINE_BYTES`], so memory stays flat whatever the input.
+struct LineLimit<R> {
+    inner: R,
+    line: u64,
+    in_line: usize,
+}
+
+impl<R: Read> LineLimit<R> {
+    fn new(inner: R) -> Self {
+        LineLimit {
+            inner,
+            line: 1,
+            in_line: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.line += 1;
+                self.in_line = 0;
+            } else {
+                self.in_line += 1;
+                if self.in_line > MAX_LINE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "{}: line longer than {MAX_LINE_BYTES} bytes: expected an IHW row \
+                             (14 short fields)",
+                            self.line
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// The parsing side of the COPY, driven from inside Diesel's copy callback.
 struct Stream<'a, R: Read> {
-    reader: Option<csv::Reader<BufReader<R>>>,
+    reader: Option<csv::Reader<BufReader<LineLimit<R>>>>,
     source: &'a str,
     options: &'a LoadOptions,
     quarantine: Option<&'a mut Quarantine>,
@@ -435,12 +482,16 @@ impl<R: Read> Stream<'_, R> {
 
     fn read(
         &self,
-        reader: &mut csv::Reader<BufReader<R>>,
+        reader: &mut csv::Reader<BufReader<LineLimit<R>>>,
         record: &mut csv::ByteRecord,
     ) -> Result<bool> {
         reader
             .read_byte_record(record)
             .map_err(|e| match e.into_kind() {
+                csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                    // LineLimit's message already says file:line.
+                    Error::InvalidInput(format!("{}:{io}", self.source))
+                }
                 csv::ErrorKind::Io(io) => Error::io(self.source, io),
                 other => Error::InvalidInput(format!("{}: {other:?}", self.source)),
             })

@@ -48,10 +48,17 @@ impl RowError {
     }
 
     fn field(line: u64, column: &'static str, value: &[u8], expected: impl Into<String>) -> Self {
+        // A runaway value is shown by its start only: the report stays readable and
+        // small however long the field.
+        const SHOWN: usize = 40;
+        let mut shown = String::from_utf8_lossy(&value[..value.len().min(SHOWN)]).into_owned();
+        if value.len() > SHOWN {
+            shown.push_str(&format!("... ({} bytes)", value.len()));
+        }
         RowError {
             line,
             column: Some(column),
-            value: Some(String::from_utf8_lossy(value).into_owned()),
+            value: Some(shown),
             expected: expected.into(),
         }
     }
@@ -162,7 +169,7 @@ fn parse_row<'a>(line: u64, f: &[&'a [u8]; 14]) -> Result<Observation<'a>, RowEr
     })?;
     let (hour, minute) = ad_time(line, f[4])?;
     let btid = int_in(line, "BTID", f[5], 1, i16::MAX as i64)? as i16;
-    let name = text(line, "NAME", f[6], usize::MAX)?;
+    let name = text(line, "NAME", f[6], crate::models::MAX_NAME_CHARS)?;
     let lat = decimal(line, "LAT", f[7], Bound::UpTo(90))?;
     let long = decimal(line, "LONG", f[8], Bound::UpTo(180))?;
     let wind_kts = int_in(line, "WIND_KTS", f[9], 0, i16::MAX as i64)? as i16;
