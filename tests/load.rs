@@ -542,6 +542,8 @@ fn names_are_bounded_and_a_runaway_line_is_refused_with_flat_memory() {
 }
 
 /// Runs `hurricane-db load PATH` and returns its output and its own peak RSS (KiB).
+/// The child is reaped with `wait4` (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn cli_load(t: &TestDb, path: &Path) -> (std::process::Output, i64) {
     use std::io::Read;
     let mut child = Command::new(env!("CARGO_BIN_EXE_hurricane-db"))
