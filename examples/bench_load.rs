@@ -7,7 +7,7 @@
 //! For each size it times, on fresh databases of one throwaway cluster (median of 3):
 //! (a) `hurricane-db load` of the raw IHW file into an empty table (binary and text COPY);
 //! (b) psql `\copy` of the same rows, already cleaned to the table's columns, into an
-//!     identical empty table: the near-limit baseline;
+//!     identical empty table: the near-limit baseline (with the loader's work_mem);
 //! (c) `hurricane-db load` of the unchanged file again (a refresh that changes nothing);
 //! and prints a/b and c/b with the loader's own phase rates. Sizes above the real
 //! file's are made by repeating it with new FIDs. `--rss-rows N` also loads an N-row
@@ -184,7 +184,10 @@ fn run_loader(bin: &Path, url: &str, file: &Path, extra: &[&str]) -> AnyResult<(
 fn run_psql_copy(url: &str, clean: &Path) -> AnyResult<Duration> {
     checkpoint();
     let started = Instant::now();
+    // The loader's transaction runs with work_mem = 256MB (src/ingest/merge.rs): the
+    // baseline gets the same, so the ratio compares the loaders, not the settings.
     let status = Command::new("psql")
+        .env("PGOPTIONS", "-c work_mem=256MB")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c"])
         .arg(format!(
             "\\copy hurricanes FROM '{}' WITH (FORMAT csv)",

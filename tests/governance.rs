@@ -154,12 +154,52 @@ fn wrong_password_is_refused() {
     assert!(matches!(err, Error::Connection(_)), "{err:?}");
     assert!(text.contains("password authentication failed"), "{text}");
     assert!(!text.contains("Wrong-Secret-99"), "{text}");
-    // The group role itself cannot log in at all.
-    assert!(Db::connect_with(
+}
+
+#[test]
+fn the_group_roles_cannot_log_in_even_with_a_password() {
+    let t = TestDb::new();
+    let mut admin = t.connect();
+    // With a valid password, only NOLOGIN can stop the login: the test shows that.
+    diesel::sql_query(format!("ALTER ROLE hurricane_writer PASSWORD '{PASSWORD}'"))
+        .execute(&mut admin)
+        .unwrap();
+    let err = Db::connect_with(
         &t.login_url("hurricane_writer", PASSWORD),
-        DbOptions::default().connect_timeout(std::time::Duration::from_secs(2))
+        DbOptions::default().connect_timeout(std::time::Duration::from_secs(2)),
     )
-    .is_err());
+    .unwrap_err();
+    diesel::sql_query("ALTER ROLE hurricane_writer PASSWORD NULL")
+        .execute(&mut admin)
+        .unwrap();
+    let text = err.to_string();
+    assert!(
+        text.contains("role \"hurricane_writer\" is not permitted to log in"),
+        "{text}"
+    );
+}
+
+#[test]
+fn removing_a_role_outside_our_groups_is_refused_and_it_survives() {
+    let t = TestDb::new();
+    let outsider = unique_name("outsider");
+    let mut admin = t.connect();
+    diesel::sql_query(format!("CREATE ROLE {outsider} LOGIN"))
+        .execute(&mut admin)
+        .unwrap();
+    // A valid, unreserved name: the membership guard, not the name check, refuses it.
+    roles::check_user_name(&outsider).unwrap();
+    let err = roles::remove_user(&mut admin, &outsider).unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    let still: i64 = diesel::select(diesel::dsl::sql::<BigInt>(&format!(
+        "(SELECT count(*) FROM pg_roles WHERE rolname = '{outsider}')"
+    )))
+    .get_result(&mut admin)
+    .unwrap();
+    assert_eq!(still, 1, "the outsider role is untouched");
+    diesel::sql_query(format!("DROP ROLE {outsider}"))
+        .execute(&mut admin)
+        .unwrap();
 }
 
 #[test]
@@ -257,12 +297,17 @@ fn rolled_back_changes_and_unchanged_reloads_leave_no_edit() {
         .iter()
         .all(|e| e.action == "I" && e.app_user.is_none()));
 
-    let _ = t.db.transaction_as("carol", |c| {
-        diesel::update(hurricanes::table.find(1))
+    let undone = t.db.transaction_as("carol", |c| {
+        let changed = diesel::update(hurricanes::table.find(1))
             .set(hurricanes::wind_kts.eq(5))
             .execute(c)?;
+        assert_eq!(changed, 1, "the update itself ran");
         Err::<(), _>(Error::InvalidInput("undo".into()))
     });
+    match undone {
+        Err(Error::InvalidInput(why)) => assert_eq!(why, "undo"),
+        other => panic!("the closure's own error must come back: {other:?}"),
+    }
     assert_eq!(all_edits(&t.db).len(), 3903, "rolled back: no edit");
 
     let again = load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();
