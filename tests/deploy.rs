@@ -365,3 +365,33 @@ fn connection_failures_fail_fast_once_and_clearly() {
         );
     }
 }
+
+/// Issue 9 point 4, as an operator meets it: odd passwords in DATABASE_URL (raw
+/// special characters, key/value form, a malformed URL) never reach the terminal.
+#[test]
+fn passwords_in_odd_urls_never_reach_the_output() {
+    let port = cluster().port();
+    let forms = [
+        format!("postgresql://u:Sl/ash-Secret5@127.0.0.1:{port}/x"),
+        format!("postgresql://u:Que?ry-Secret6@127.0.0.1:{port}/x"),
+        format!("postgresql://u:Sp ace-Secret7@127.0.0.1:{port}/x"),
+        format!("host=127.0.0.1 port={port} user=u password='Kv Secret8' dbname=x"),
+        format!("host=127.0.0.1 port={port} user=u password = KvSecret9 dbname=x"),
+        "postgres://u:GarbagePw-Secret11@[::1".to_string(),
+        format!("postgresql://127.0.0.1:{port}/x?user=u&password=Param-Secret12"),
+    ];
+    for url in &forms {
+        let out = Command::new(cli_path())
+            .args(["migrate", "--check"])
+            .env("DATABASE_URL", url)
+            .env_remove("PGPASSWORD")
+            .env("RUST_LOG", "trace")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run hurricane-db");
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        println!("{}", all.trim());
+        assert_eq!(out.status.code(), Some(1), "{all}");
+        assert!(!all.contains("Secret"), "leaked: {all}");
+    }
+}
