@@ -29,6 +29,7 @@
 //! | `POST /hurricanes` | 201 and the new observation (body: all fields) |
 //! | `PATCH /hurricanes/{fid}` | 200 and the changed observation (body: the fields to change) |
 //! | `DELETE /hurricanes/{fid}` | 204 |
+//! | `GET /openapi.json` | the OpenAPI 3.1 description of these routes |
 //!
 //! `/hurricanes` takes `name` (`*` and `?` are wildcards), `year_from`, `year_to`,
 //! `time_from`, `time_to` (RFC 3339; write `+` as `%2B` or use `Z`), `basin` and `cat`
@@ -47,13 +48,21 @@
 //! that does and sets the header. What a write may do is decided by the database
 //! login in `DATABASE_URL`: a writer login gets 403 on DELETE.
 //!
-//! Errors are `{"error": "..."}`. 400: the request could not be read (unknown or
+//! Limits: a request body of at most 64 KiB (413 above); decimals of at most 32
+//! characters, refused before they are parsed; name patterns of at most 64
+//! characters; every statement at most 5 s on the server (`statement_timeout`, from
+//! `HURRICANE_DB_STATEMENT_TIMEOUT_MS` if set). Values are checked before any
+//! connection or transaction is taken. URIs over 64 KiB are refused by hyper itself
+//! with an empty 414, before this code sees them.
+//!
+//! Errors are `{"error": "..."}`, whoever produced them. 400: the request could not be read (unknown or
 //! repeated parameter, a value that is not a number or time, a missing header, a body
 //! that is not JSON). 422: it was read, but its values are refused (wrong JSON types
-//! or missing fields, a limit out of range, a CHECK constraint such as a latitude of
-//! 95, an empty change). 404 no such row or storm; 409 a duplicate FID; 403 the
+//! or missing fields, a limit out of range, a latitude of 95, a NUL byte, a value
+//! too long for its column, a value the server finds malformed (SQLSTATE class 22),
+//! an empty change). 404 no such row or storm; 409 a duplicate FID; 403 the
 //! database login may not do this; 415 a body sent without `Content-Type:
-//! application/json`; 503 no database connection within the pool's timeout; 500
+//! application/json`; 503 the database is unreachable, went away, or no pooled connection came free in time; 500
 //! anything else.
 
 use std::io::{IsTerminal, Write};
@@ -75,6 +84,34 @@ use hurricane_db::queries::{self, Filter, NearStorm, Order, Page, Place, Radius,
 use hurricane_db::{Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane, Storm};
 use serde::Deserialize;
 
+/// The OpenAPI description of the routes below, generated from their annotations and
+/// the library's types (feature `openapi`); served at `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "hurricane-db service",
+        description = "IHW hurricane track observations"
+    ),
+    paths(one, search, storms, near, track, create, update, remove),
+    components(schemas(
+        ErrorBody,
+        Hurricane,
+        NewHurricane,
+        HurricaneChanges,
+        Storm,
+        NearStorm,
+        Order
+    ))
+)]
+struct ApiDoc;
+
+/// Every error answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ErrorBody {
+    /// What went wrong, in one line.
+    error: String,
+}
+
 /// The service's routes on `db`. Tests serve this same router.
 pub fn router(db: Db) -> Router {
     Router::new()
@@ -85,6 +122,10 @@ pub fn router(db: Db) -> Router {
         // these lines), so `/storms/near` is never read as a storm.
         .route("/storms/near", get(near))
         .route("/storms/{btid}/track", get(track))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(<ApiDoc as utoipa::OpenApi>::openapi()) }),
+        )
         .fallback(|| async { ApiError::Status(StatusCode::NOT_FOUND, "no such route".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::Status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into())
@@ -204,11 +245,33 @@ async fn log_request(request: Request, next: Next) -> Response {
 
 // ---- handlers ----------------------------------------------------------------------
 
+#[utoipa::path(get, path = "/hurricanes/{fid}", tag = "observations",
+    params(("fid" = i32, Path, description = "IHW feature ID")),
+    responses((status = 200, description = "The observation", body = Hurricane), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn one(State(db): State<Db>, Path(fid): Path<String>) -> Result<Json<Hurricane>, ApiError> {
     let fid: i32 = parse("fid", &fid)?;
     Ok(Json(blocking(db, move |db| db.observation(fid)).await?))
 }
 
+#[utoipa::path(get, path = "/hurricanes", tag = "observations",
+    params(
+        ("name" = Option<String>, Query, description = "Storm name; * and ? are wildcards; case ignored; at most 64 characters"),
+        ("year_from" = Option<i32>, Query), ("year_to" = Option<i32>, Query),
+        ("time_from" = Option<String>, Query, description = "RFC 3339 time, UTC"),
+        ("time_to" = Option<String>, Query, description = "RFC 3339 time, UTC"),
+        ("basin" = Option<Vec<String>>, Query, description = "Repeat for any of several", explode = true),
+        ("cat" = Option<Vec<String>>, Query, description = "Repeat for any of several", explode = true),
+        ("min_wind" = Option<i16>, Query), ("max_wind" = Option<i16>, Query),
+        ("min_pressure" = Option<i16>, Query), ("max_pressure" = Option<i16>, Query),
+        ("lat_min" = Option<String>, Query), ("lat_max" = Option<String>, Query),
+        ("lon_min" = Option<String>, Query), ("lon_max" = Option<String>, Query),
+        ("btid" = Option<i16>, Query),
+        ("order" = Option<Order>, Query),
+        ("limit" = Option<i64>, Query, description = "1 to 10000, default 100"),
+        ("offset" = Option<i64>, Query),
+        ("page_token" = Option<String>, Query, description = "The previous page's next_page"),
+    ),
+    responses((status = 200, description = "One page of observations", body = Page<Hurricane>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn search(
     State(db): State<Db>,
     RawQuery(query): RawQuery,
@@ -248,6 +311,15 @@ async fn search(
     ))
 }
 
+#[utoipa::path(get, path = "/storms", tag = "storms",
+    params(
+        ("name" = Option<String>, Query), ("year_from" = Option<i32>, Query),
+        ("year_to" = Option<i32>, Query),
+        ("basin" = Option<Vec<String>>, Query, explode = true),
+        ("min_wind" = Option<i16>, Query), ("limit" = Option<i64>, Query),
+        ("offset" = Option<i64>, Query),
+    ),
+    responses((status = 200, description = "Storms, strongest first", body = Vec<Storm>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn storms(
     State(db): State<Db>,
     RawQuery(query): RawQuery,
@@ -271,6 +343,9 @@ async fn storms(
     ))
 }
 
+#[utoipa::path(get, path = "/storms/near", tag = "storms",
+    params(("lat" = f64, Query), ("lon" = f64, Query), ("km" = f64, Query, description = "More than 0, at most 2000")),
+    responses((status = 200, description = "Storms that passed within km, closest first", body = Vec<NearStorm>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn near(
     State(db): State<Db>,
     RawQuery(query): RawQuery,
@@ -295,6 +370,9 @@ async fn near(
     ))
 }
 
+#[utoipa::path(get, path = "/storms/{btid}/track", tag = "storms",
+    params(("btid" = i16, Path)),
+    responses((status = 200, description = "The storm's observations in time order", body = Vec<Hurricane>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn track(
     State(db): State<Db>,
     Path(btid): Path<String>,
@@ -303,6 +381,10 @@ async fn track(
     Ok(Json(blocking(db, move |db| db.track(btid)).await?))
 }
 
+#[utoipa::path(post, path = "/hurricanes", tag = "observations",
+    params(("X-App-User" = String, Header, description = "The end user the audit trail names")),
+    request_body = NewHurricane,
+    responses((status = 201, description = "Created", body = Hurricane), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn create(
     State(db): State<Db>,
     headers: HeaderMap,
@@ -319,6 +401,10 @@ async fn create(
     ))
 }
 
+#[utoipa::path(patch, path = "/hurricanes/{fid}", tag = "observations",
+    params(("fid" = i32, Path), ("X-App-User" = String, Header)),
+    request_body = HurricaneChanges,
+    responses((status = 200, description = "The changed observation", body = Hurricane), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn update(
     State(db): State<Db>,
     Path(fid): Path<String>,
@@ -332,6 +418,9 @@ async fn update(
     Ok(Json(row))
 }
 
+#[utoipa::path(delete, path = "/hurricanes/{fid}", tag = "observations",
+    params(("fid" = i32, Path), ("X-App-User" = String, Header)),
+    responses((status = 204, description = "Deleted"), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn remove(
     State(db): State<Db>,
     Path(fid): Path<String>,

@@ -13,6 +13,7 @@ use crate::schema::{hurricanes, storms};
 /// 1.140175); `pressure` is `None` when it was not measured.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = hurricanes, primary_key(fid), check_for_backend(diesel::pg::Pg))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hurricane {
     /// IHW feature ID (`FID`), the primary key; it cannot be changed once stored.
     pub fid: i32,
@@ -24,9 +25,11 @@ pub struct Hurricane {
     pub name: String,
     /// Latitude in decimal degrees, north positive (-90 to 90, up to 6 decimals).
     #[serde(deserialize_with = "bounded_decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
     pub lat: BigDecimal,
     /// Longitude in decimal degrees, east positive (-180 to 180, up to 6 decimals).
     #[serde(deserialize_with = "bounded_decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
     pub long: BigDecimal,
     /// Wind speed in knots (0 or more).
     pub wind_kts: i16,
@@ -38,6 +41,7 @@ pub struct Hurricane {
     pub basin: String,
     /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
     #[serde(deserialize_with = "bounded_decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
     pub shape_length: BigDecimal,
 }
 
@@ -45,6 +49,7 @@ pub struct Hurricane {
 #[derive(Debug, Clone, PartialEq, Insertable, Deserialize, Serialize)]
 #[diesel(table_name = hurricanes, treat_none_as_default_value = false)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewHurricane {
     /// IHW feature ID (`FID`), the primary key; it cannot be changed once stored.
     pub fid: i32,
@@ -56,9 +61,11 @@ pub struct NewHurricane {
     pub name: String,
     /// Latitude in decimal degrees, north positive (-90 to 90, up to 6 decimals).
     #[serde(deserialize_with = "bounded_decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
     pub lat: BigDecimal,
     /// Longitude in decimal degrees, east positive (-180 to 180, up to 6 decimals).
     #[serde(deserialize_with = "bounded_decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
     pub long: BigDecimal,
     /// Wind speed in knots (0 or more).
     pub wind_kts: i16,
@@ -70,6 +77,7 @@ pub struct NewHurricane {
     pub basin: String,
     /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
     #[serde(deserialize_with = "bounded_decimal")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
     pub shape_length: BigDecimal,
 }
 
@@ -78,6 +86,7 @@ pub struct NewHurricane {
 #[derive(Debug, Clone, Default, PartialEq, AsChangeset, Deserialize)]
 #[diesel(table_name = hurricanes)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HurricaneChanges {
     /// New time of the observation, UTC.
     pub timestamp: Option<DateTime<Utc>>,
@@ -87,14 +96,17 @@ pub struct HurricaneChanges {
     pub name: Option<String>,
     /// New latitude in decimal degrees, north positive.
     #[serde(default, deserialize_with = "bounded_decimal_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "25.500000"))]
     pub lat: Option<BigDecimal>,
     /// New longitude in decimal degrees, east positive.
     #[serde(default, deserialize_with = "bounded_decimal_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "25.500000"))]
     pub long: Option<BigDecimal>,
     /// New wind speed in knots.
     pub wind_kts: Option<i16>,
     /// New central pressure in millibars; `Some(None)` for not measured.
     #[serde(default, deserialize_with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i16>, nullable = true))]
     pub pressure: Option<Option<i16>>,
     /// New category code (`H1`..`H5`, `TS`, ...).
     pub cat: Option<String>,
@@ -102,6 +114,7 @@ pub struct HurricaneChanges {
     pub basin: Option<String>,
     /// New degrees to the storm's next observation.
     #[serde(default, deserialize_with = "bounded_decimal_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "25.500000"))]
     pub shape_length: Option<BigDecimal>,
 }
 
@@ -295,6 +308,7 @@ impl From<Hurricane> for NewHurricane {
 /// on `hurricanes`, so it is right after every write.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = storms, primary_key(btid), check_for_backend(diesel::pg::Pg))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Storm {
     /// Storm ID, as in [`Hurricane::btid`].
     pub btid: i16,

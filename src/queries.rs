@@ -24,6 +24,7 @@ pub const DEFAULT_LIMIT: i64 = 100;
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "cli", value(rename_all = "snake_case"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Order {
     /// Earliest first.
     #[default]
@@ -123,6 +124,7 @@ pub struct Filter {
 
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The results on this page, in the requested order.
     pub items: Vec<T>,
@@ -584,6 +586,7 @@ pub fn category_counts(conn: &mut PgConnection) -> Result<Vec<CategoryCount>> {
 
 /// A storm that passed near a place, with its closest observation.
 #[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NearStorm {
     /// Storm ID.
     #[diesel(sql_type = Int2)]
