@@ -82,11 +82,18 @@ fn forget_newest_migration(t: &TestDb) -> String {
 }
 
 fn cli(url: &str, args: &[&str]) -> (Output, Duration) {
+    cli_env(url, args, &[])
+}
+
+/// `hurricane-db ARGS` with DATABASE_URL, the password in PGPASSWORD, more `env`;
+/// its output and how long it took.
+fn cli_env(url: &str, args: &[&str], env: &[(&str, &str)]) -> (Output, Duration) {
     let started = Instant::now();
     let out = Command::new(cli_path())
         .args(args)
         .env("DATABASE_URL", url)
         .env("PGPASSWORD", PASSWORD)
+        .envs(env.iter().copied())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()
@@ -331,17 +338,11 @@ fn connection_failures_fail_fast_once_and_clearly() {
         ),
     ];
     for (kind, url, hint) in cases {
-        let started = Instant::now();
-        let out = Command::new(cli_path())
-            .args(["migrate", "--check"])
-            .env("DATABASE_URL", &url)
-            .env("PGPASSWORD", PASSWORD)
-            .env("HURRICANE_DB_CONNECT_TIMEOUT_SECS", "2")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run hurricane-db");
-        let elapsed = started.elapsed();
+        let (out, elapsed) = cli_env(
+            &url,
+            &["migrate", "--check"],
+            &[("HURRICANE_DB_CONNECT_TIMEOUT_SECS", "2")],
+        );
         let stderr = text(&out.stderr);
         println!(
             "{kind}: exit {:?} in {:.2} s: {}",
