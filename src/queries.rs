@@ -764,13 +764,14 @@ ORDER BY c.km, c.btid
 impl crate::db::Db {
     /// One observation by FID: a single round trip on a pooled connection (no
     /// BEGIN/COMMIT around one statement, no test query on checkout, and Diesel's
-    /// prepared-statement cache skips the parse after the first call).
+    /// prepared-statement cache skips the parse after the first call). A connection
+    /// lost since its last use (a server restart) is replaced and the read runs again.
     pub fn observation(&self, fid: i32) -> Result<Hurricane> {
-        by_fid(&mut *self.conn()?, fid)
+        self.with_conn(|conn| by_fid(conn, fid))
     }
 
     /// A storm's observations in time order (one round trip).
     pub fn track(&self, btid: i16) -> Result<Vec<Hurricane>> {
-        track(&mut *self.conn()?, btid)
+        self.with_conn(|conn| track(conn, btid))
     }
 }
