@@ -168,7 +168,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         options.statement_timeout = Some(std::time::Duration::from_secs(5));
     }
     let db = Db::checked_or_private_with(options)?;
-    if private && queries::count(&mut *db.conn()?)? == 0 {
+    if private && db.read_one(queries::count)? == 0 {
         let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/storm_sample.csv");
         let summary = ingest::load_path(&db, sample, &LoadOptions::new())?;
         tracing::info!("empty table: {summary}");
@@ -307,7 +307,7 @@ async fn search(
     f.order = order.unwrap_or_default();
     // One statement: atomic on its own, so no BEGIN/COMMIT round trips around it.
     Ok(Json(
-        blocking(db, move |db| queries::search(&mut *db.conn()?, &f)).await?,
+        blocking(db, move |db| db.read_one(|c| queries::search(c, &f))).await?,
     ))
 }
 
@@ -339,7 +339,7 @@ async fn storms(
         }
     }
     Ok(Json(
-        blocking(db, move |db| queries::storms(&mut *db.conn()?, &f)).await?,
+        blocking(db, move |db| db.read_one(|c| queries::storms(c, &f))).await?,
     ))
 }
 
@@ -364,7 +364,7 @@ async fn near(
     let radius = Radius::km(required(km, "km")?)?;
     Ok(Json(
         blocking(db, move |db| {
-            queries::storms_near(&mut *db.conn()?, place, radius)
+            db.read_one(|c| queries::storms_near(c, place, radius))
         })
         .await?,
     ))

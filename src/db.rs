@@ -304,7 +304,7 @@ impl Db {
 
     /// One round trip to the server on a pooled connection: for health checks.
     pub fn ping(&self) -> Result<()> {
-        self.with_conn(|conn| {
+        self.read_one(|conn| {
             diesel::sql_query("SELECT 1").execute(conn)?;
             Ok(())
         })
@@ -317,10 +317,18 @@ impl Db {
         self.pool.get()
     }
 
-    /// Runs one read on a pooled connection without a transaction; if the connection
-    /// turns out to have been lost (a server restart), runs it once more on a fresh
-    /// one. Only for reads: running them twice is harmless.
-    pub(crate) fn with_conn<T>(&self, f: impl Fn(&mut PgConnection) -> Result<T>) -> Result<T> {
+    /// Runs one read statement on a pooled connection, without BEGIN/COMMIT (one
+    /// round trip); if the connection turns out to have been lost since its last use
+    /// (a server restart), runs it once more on a fresh one. Only for reads: running
+    /// them twice is harmless. For writes use [`Db::transaction`].
+    ///
+    /// ```no_run
+    /// # fn main() -> hurricane_db::Result<()> {
+    /// let db = hurricane_db::Db::from_env()?;
+    /// let n = db.read_one(hurricane_db::queries::count)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn read_one<T>(&self, f: impl Fn(&mut PgConnection) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
         match f(&mut conn) {
             Err(Error::ConnectionLost(_)) => {
@@ -466,7 +474,7 @@ impl Db {
     /// SELECT on `__diesel_schema_migrations` (granted to the writer and reader
     /// groups), so a least-privilege service can check before it serves.
     pub fn migration_status(&self) -> Result<MigrationStatus> {
-        self.with_conn(migration_status)
+        self.read_one(migration_status)
     }
 
     /// `Ok` when the schema is [`MigrationStatus::Current`]; otherwise

@@ -767,11 +767,11 @@ impl crate::db::Db {
     /// prepared-statement cache skips the parse after the first call). A connection
     /// lost since its last use (a server restart) is replaced and the read runs again.
     pub fn observation(&self, fid: i32) -> Result<Hurricane> {
-        self.with_conn(|conn| by_fid(conn, fid))
+        self.read_one(|conn| by_fid(conn, fid))
     }
 
     /// A storm's observations in time order (one round trip).
     pub fn track(&self, btid: i16) -> Result<Vec<Hurricane>> {
-        self.with_conn(|conn| track(conn, btid))
+        self.read_one(|conn| track(conn, btid))
     }
 }
