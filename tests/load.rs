@@ -580,3 +580,67 @@ fn cli_load(t: &TestDb, path: &Path) -> (std::process::Output, i64) {
     };
     (output, usage.ru_maxrss)
 }
+
+/// Issue 9 point 5: a loader killed while its session waits (here for the load lock,
+/// held by another session) leaves no server session behind for long: the server
+/// notices the dead client within about a second, so a rerun does not wait for it.
+#[test]
+fn a_killed_loader_leaves_no_session_behind() {
+    let t = TestDb::new();
+    let mut holder = t.connect();
+    diesel::sql_query("BEGIN").execute(&mut holder).unwrap();
+    diesel::sql_query("LOCK TABLE hurricanes IN EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hurricane-db"))
+        .arg("load")
+        .arg(sample_path())
+        .env("DATABASE_URL", &t.url)
+        .env("HURRICANE_DB_APPLICATION_NAME", "killed-loader")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut observer = t.connect();
+    let sessions = |observer: &mut PgConnection| -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'killed-loader'",
+        )
+        .get_result::<N>(observer)
+        .unwrap()
+        .n
+    };
+    // Wait until the loader waits for the lock.
+    let started = std::time::Instant::now();
+    while sessions(&mut observer) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        sessions(&mut observer),
+        1,
+        "the loader is connected and waiting"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while sessions(&mut observer) > 0 && killed.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let gone_after = killed.elapsed();
+    println!(
+        "the killed loader's session ended {:.2} s after the kill",
+        gone_after.as_secs_f64()
+    );
+    assert_eq!(sessions(&mut observer), 0);
+    assert!(
+        gone_after < std::time::Duration::from_secs(3),
+        "{gone_after:?}"
+    );
+    diesel::sql_query("ROLLBACK").execute(&mut holder).unwrap();
+}

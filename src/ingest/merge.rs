@@ -56,13 +56,15 @@ fn count(conn: &mut PgConnection, sql: &str) -> Result<u64> {
 pub(super) fn prepare(conn: &mut PgConnection) -> Result<Target> {
     // One load at a time, and no other writes while the table's state is compared;
     // readers are not blocked. Needs only UPDATE privilege (a writer login has it).
+    // A loader killed mid-load must not leave its server session running (and holding
+    // or waiting for the load lock) until its statement ends: the server checks every
+    // second that the client is still there (PG 14+). Set first, so the wait for the
+    // lock below is covered too.
+    diesel::sql_query("SET LOCAL client_connection_check_interval = '1s'").execute(conn)?;
     diesel::sql_query("LOCK TABLE hurricanes IN SHARE ROW EXCLUSIVE MODE").execute(conn)?;
     // For this transaction only: the triggers' transition tables (every loaded row) and
     // the storm summary's sort stay in memory instead of spilling to temp files.
     diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(conn)?;
-    // A loader killed mid-load must not leave its server session running (and holding
-    // the load lock) until the merge ends: check the client every second (PG 14+).
-    diesel::sql_query("SET LOCAL client_connection_check_interval = '1s'").execute(conn)?;
     let any: bool = diesel::select(diesel::dsl::exists(
         hurricanes::table.select(hurricanes::fid),
     ))
