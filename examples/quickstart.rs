@@ -9,7 +9,7 @@ use bigdecimal::BigDecimal;
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{Db, HurricaneChanges, NewHurricane};
+use hurricane_db::{Db, Error, HurricaneChanges, NewHurricane};
 
 fn main() -> hurricane_db::Result<()> {
     // DATABASE_URL: check the schema, run no DDL; else the private cluster, migrated.
@@ -30,11 +30,22 @@ fn main() -> hurricane_db::Result<()> {
         shape_length: "1.140175".parse::<BigDecimal>().unwrap(),
     };
     // Every write names the person behind it; the audit trail records the name.
-    let created = db.insert_observation("quickstart", &andrew)?;
-    println!(
-        "created  {} {} at {} wind {} kts",
-        created.fid, created.name, created.timestamp, created.wind_kts
-    );
+    // A least-privilege login meets its limits here: a reader may not create, and a
+    // writer may create and update but never delete.
+    match db.insert_observation("quickstart", &andrew) {
+        Ok(created) => println!(
+            "created  {} {} at {} wind {} kts",
+            created.fid, created.name, created.timestamp, created.wind_kts
+        ),
+        Err(Error::UniqueViolation { .. }) => println!("created  9000001 by an earlier run"),
+        Err(Error::PermissionDenied { .. }) => {
+            let n = db.read_one(hurricane_db::queries::count)?;
+            println!("create   refused: this login may only read");
+            println!("quickstart: read-only login, {n} observations in the table");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    }
 
     // Read: one round trip on a pooled connection.
     let read = db.observation(9_000_001)?;
@@ -55,19 +66,33 @@ fn main() -> hurricane_db::Result<()> {
         updated.fid, updated.wind_kts, updated.pressure
     );
 
-    // Delete (the owner may; a writer login would get Error::PermissionDenied).
-    db.delete_observation("quickstart", 9_000_001)?;
-    println!("deleted  9000001");
+    // Delete: the owner may; a writer login gets Error::PermissionDenied.
+    let deleted = match db.delete_observation("quickstart", 9_000_001) {
+        Ok(()) => {
+            println!("deleted  9000001");
+            "deleted"
+        }
+        Err(Error::PermissionDenied { .. }) => {
+            println!(
+                "delete   refused: this login may not delete (writers never do); 9000001 stays"
+            );
+            "kept"
+        }
+        Err(e) => return Err(e),
+    };
 
     // Any Diesel query runs inside a closure; `read` makes it a READ ONLY transaction.
     let n: i64 =
         db.read(|conn| Ok::<_, hurricane_db::Error>(hurricanes::table.count().get_result(conn)?))?;
     println!("{n} observations in the table");
 
-    let edits = db.history(9_000_001)?;
-    println!(
-        "quickstart: created, read, updated and deleted fid 9000001; {} audit edits",
-        edits.len()
-    );
+    // The audit trail is for the data team and analysts; application logins may not
+    // read it.
+    let edits = match db.history(9_000_001) {
+        Ok(edits) => format!("{} audit edits", edits.len()),
+        Err(Error::PermissionDenied { .. }) => "audit trail not readable by this login".into(),
+        Err(e) => return Err(e),
+    };
+    println!("quickstart: created, read, updated and {deleted} fid 9000001; {edits}");
     Ok(())
 }

@@ -396,3 +396,36 @@ fn passwords_in_odd_urls_never_reach_the_output() {
         assert!(!all.contains("Secret"), "leaked: {all}");
     }
 }
+
+/// The quickstart example, run as a writer and as a reader login, meets each
+/// login's limits with a sentence, not a crash, and runs no DDL.
+#[test]
+fn quickstart_runs_as_a_writer_and_as_a_reader_login() {
+    let l = logins();
+    let quickstart = service_path().with_file_name("quickstart");
+    let run = |user: &str| {
+        let out = Command::new(&quickstart)
+            .env("DATABASE_URL", url_for(&l.t, user))
+            .env("PGPASSWORD", PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the quickstart example");
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        println!("--- as {user}:\n{}", all.trim());
+        assert!(out.status.success(), "{all}");
+        text(&out.stdout)
+    };
+    let writer = run(&l.writer);
+    assert!(writer.contains("created  9000001 ANDREW"), "{writer}");
+    assert!(writer.contains("delete   refused"), "{writer}");
+    assert!(writer.contains("and kept fid 9000001"), "{writer}");
+    let reader = run(&l.reader);
+    assert!(
+        reader.contains("create   refused: this login may only read"),
+        "{reader}"
+    );
+    assert!(
+        reader.contains("quickstart: read-only login, 3 observations"),
+        "{reader}"
+    );
+}
