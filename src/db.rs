@@ -442,7 +442,11 @@ impl Db {
     /// checkout or BEGIN) is discarded and the next one tried: nothing has run yet.
     fn begin(&self, access: Access) -> Result<PooledConn> {
         let sql = match access {
-            Access::ReadWrite => "BEGIN",
+            // A write transaction first clears the audit trail's app user for itself:
+            // behind a transaction-pooling proxy the server connection may carry a
+            // value another client set at session level, which must never be recorded
+            // as ours. Same round trip as BEGIN (one simple-query message).
+            Access::ReadWrite => "BEGIN; SELECT set_config('hurricane_db.app_user', '', true)",
             Access::ReadOnly => "BEGIN READ ONLY",
         };
         let attempts = self.pool.state().max_size + 1;

@@ -584,3 +584,26 @@ fn catalog_invariants() {
     assert_eq!(f.audit_triggers, 4);
     assert!(f.definer);
 }
+
+/// Issue 10 point 5: a value left at session level on a shared server connection (as
+/// another client of a transaction-pooling proxy could leave it) is never recorded
+/// as the app user of a later write transaction that names none.
+#[test]
+fn a_session_level_app_user_left_behind_is_never_recorded() {
+    let t = TestDb::with_options(DbOptions::default().pool_size(1));
+    insert_rows(&t.db, 1..=1);
+    // The mistake, on the pool's only connection: a session-level set_config.
+    t.db.read_one(|c| {
+        diesel::sql_query("SELECT set_config('hurricane_db.app_user', 'mallory', false)")
+            .execute(c)?;
+        Ok(())
+    })
+    .unwrap();
+    set_wind(&t.db, None, 1, 99);
+    let last = all_edits(&t.db).pop().unwrap();
+    assert_eq!(last.action, "U");
+    assert_eq!(last.app_user, None, "{last:?}");
+    set_wind(&t.db, Some("alice"), 1, 98);
+    let last = all_edits(&t.db).pop().unwrap();
+    assert_eq!(last.app_user.as_deref(), Some("alice"));
+}
