@@ -7,7 +7,8 @@
 //!
 //! Features: `cli` (default) builds the `hurricane-db` command and adds its
 //! dependencies; `testing` adds `hurricane_db::testing` (throwaway clusters, per-test
-//! databases) for tests of this crate and of crates built on it.
+//! databases) for tests of this crate and of crates built on it; `openapi` derives
+//! `utoipa::ToSchema` for the models and query types.
 
 #![warn(missing_docs)]
 
