@@ -570,7 +570,11 @@ fn explain_connect_failure(server: &str, e: &diesel::r2d2::Error, options: &DbOp
              reachable and the port open?",
                 options.connect_timeout.as_secs().max(1)
             );
-        } else if raw.contains("pg_hba.conf") {
+        } else if raw.contains("certificate verify failed") {
+        "the server's certificate is not signed by the CA in sslrootcert"
+    } else if raw.contains("does not match host name") {
+        "connect with a host name the server's certificate names, or fix the certificate"
+    } else if raw.contains("pg_hba.conf") {
             "the server does not accept this user from this host (pg_hba.conf)"
         } else {
             "check DATABASE_URL"
