@@ -551,34 +551,53 @@ fn explain_connect_failure(server: &str, e: &diesel::r2d2::Error, options: &DbOp
         .find(|l| !l.is_empty())
         .unwrap_or("unknown error");
     let first = first.strip_prefix("Error connecting to ").unwrap_or(first);
-    let hint =
-        if raw.contains("password authentication failed") || raw.contains("no password supplied") {
-            "check the user's password (in the URL, PGPASSWORD or ~/.pgpass)"
-        } else if raw.contains("database") && raw.contains("does not exist") {
-            "create the database or fix the database name in the URL"
-        } else if raw.contains("role") && raw.contains("does not exist") {
-            "check the user name in the URL"
-        } else if raw.contains("Connection refused") || raw.contains("No such file or directory") {
-            "is PostgreSQL running and listening on that host and port?"
-        } else if raw.contains("could not translate host name")
-            || raw.contains("Name or service not known")
-        {
-            "check the host name in the URL"
-        } else if raw.contains("timeout expired") {
-            return format!(
-                "{server}: no answer within {} s (HURRICANE_DB_CONNECT_TIMEOUT_SECS): is the host \
+    if raw.contains("timeout expired") {
+        return format!(
+            "{server}: no answer within {} s (HURRICANE_DB_CONNECT_TIMEOUT_SECS): is the host \
              reachable and the port open?",
-                options.connect_timeout.as_secs().max(1)
-            );
-        } else if raw.contains("certificate verify failed") {
-        "the server's certificate is not signed by the CA in sslrootcert"
-    } else if raw.contains("does not match host name") {
-        "connect with a host name the server's certificate names, or fix the certificate"
-    } else if raw.contains("pg_hba.conf") {
-            "the server does not accept this user from this host (pg_hba.conf)"
-        } else {
-            "check DATABASE_URL"
-        };
+            options.connect_timeout.as_secs().max(1)
+        );
+    }
+    // libpq's words (any of them) and what to tell the operator, first match wins.
+    const HINTS: &[(&[&str], &str)] = &[
+        (
+            &["password authentication failed", "no password supplied"],
+            "check the user's password (in the URL, PGPASSWORD or ~/.pgpass)",
+        ),
+        (
+            &["permission denied for database"],
+            "the user lacks CONNECT on this database (GRANT CONNECT, or another user)",
+        ),
+        (
+            &["database \""],
+            "create the database or fix the database name in the URL",
+        ),
+        (&["role \""], "check the user name in the URL"),
+        (
+            &["Connection refused", "No such file or directory"],
+            "is PostgreSQL running and listening on that host and port?",
+        ),
+        (
+            &["could not translate host name", "Name or service not known"],
+            "check the host name in the URL",
+        ),
+        (
+            &["certificate verify failed"],
+            "the server's certificate is not signed by the CA in sslrootcert",
+        ),
+        (
+            &["does not match host name"],
+            "connect with a host name the server's certificate names, or fix the certificate",
+        ),
+        (
+            &["pg_hba.conf"],
+            "the server does not accept this user from this host (pg_hba.conf)",
+        ),
+    ];
+    let hint = HINTS
+        .iter()
+        .find(|(needles, _)| needles.iter().any(|n| raw.contains(n)))
+        .map_or("check DATABASE_URL", |(_, hint)| hint);
     format!("{server}: {first}; {hint}")
 }
 
