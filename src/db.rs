@@ -24,6 +24,8 @@ use crate::config;
 use crate::error::{is_connection_failure, Error, Result};
 use crate::mask::mask_secrets;
 use crate::pool::{discard, ConnPool, Manager, PoolConfig};
+use crate::replicas::{Replica, Replicas};
+use crate::session::{Lsn, Session};
 pub use crate::pool::{PoolState, PooledConn};
 
 /// The migrations in `migrations/`, compiled into the crate.
@@ -64,6 +66,15 @@ pub struct DbOptions {
     /// Diesel's prepared-statement cache (`HURRICANE_DB_STATEMENT_CACHE=off` turns it
     /// off). Off is needed behind PgBouncer in transaction mode.
     pub statement_cache: bool,
+    /// Streaming standbys for reads (`HURRICANE_DB_READ_URLS`, separated by
+    /// whitespace; an entry may be a multi-host URL). Empty: everything on the writer.
+    pub read_urls: Vec<String>,
+    /// Connections per standby pool (`HURRICANE_DB_READ_POOL_SIZE`, default: as
+    /// `pool_size`).
+    pub read_pool_size: Option<u32>,
+    /// How long a [`Session`] read waits for a standby to replay the session's last
+    /// commit before it reads on the primary (`HURRICANE_DB_RYW_WAIT_MS`, default 200).
+    pub ryw_wait: Duration,
 }
 
 impl Default for DbOptions {
@@ -76,6 +87,9 @@ impl Default for DbOptions {
             application_name: "hurricane-db".into(),
             statement_timeout: None,
             statement_cache: true,
+            read_urls: Vec::new(),
+            read_pool_size: None,
+            ryw_wait: Duration::from_millis(200),
         }
     }
 }
@@ -107,6 +121,20 @@ impl DbOptions {
         }
         if let Some(ms) = config::number("HURRICANE_DB_STATEMENT_TIMEOUT_MS")? {
             options.statement_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+        }
+        if let Some(urls) = config::var("HURRICANE_DB_READ_URLS")? {
+            options.read_urls = urls.split_whitespace().map(String::from).collect();
+        }
+        if let Some(n) = config::number("HURRICANE_DB_READ_POOL_SIZE")? {
+            if n == 0 || n > 10_000 {
+                return Err(Error::InvalidInput(format!(
+                    "HURRICANE_DB_READ_POOL_SIZE \"{n}\": expected 1 to 10000"
+                )));
+            }
+            options.read_pool_size = Some(n as u32);
+        }
+        if let Some(ms) = config::number("HURRICANE_DB_RYW_WAIT_MS")? {
+            options.ryw_wait = Duration::from_millis(ms);
         }
         if let Some(value) = config::var("HURRICANE_DB_STATEMENT_CACHE")? {
             options.statement_cache = match value.trim().to_ascii_lowercase().as_str() {
@@ -158,6 +186,18 @@ impl DbOptions {
         self
     }
 
+    /// Sets [`DbOptions::read_urls`].
+    pub fn read_urls(mut self, urls: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.read_urls = urls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`DbOptions::ryw_wait`].
+    pub fn ryw_wait(mut self, wait: Duration) -> Self {
+        self.ryw_wait = wait;
+        self
+    }
+
     /// Sets [`DbOptions::statement_cache`].
     pub fn statement_cache(mut self, on: bool) -> Self {
         self.statement_cache = on;
@@ -206,6 +246,9 @@ pub struct Db {
     pool: Arc<ConnPool>,
     /// The URL with its password masked, for messages.
     server: Arc<str>,
+    /// Standbys for reads (none: reads on the writer).
+    replicas: Arc<Replicas>,
+    ryw_wait: Duration,
 }
 
 impl std::fmt::Debug for Db {
@@ -235,27 +278,51 @@ impl Db {
     /// here within `connect_timeout`, as one [`Error::Connection`] that names the
     /// masked URL and what to check. The pool opens the rest on demand.
     pub fn connect_with(url: &str, options: DbOptions) -> Result<Db> {
-        let timeout_secs = options.connect_timeout.as_secs().max(1).to_string();
-        let conninfo = config::with_param(url, "connect_timeout", &timeout_secs);
-        let conninfo = config::with_param(&conninfo, "application_name", &options.application_name);
-        let manager = Manager::new(conninfo, options.statement_timeout, options.statement_cache);
         let server: Arc<str> = mask_secrets(url).into();
-        manager
-            .connect_once()
-            .map_err(|e| Error::Connection(explain_connect_failure(&server, &e, &options)))?;
-        let pool = ConnPool::build(
-            manager,
-            &PoolConfig {
-                size: options.pool_size,
-                checkout_timeout: options.checkout_timeout,
-                idle_timeout: options.idle_timeout,
-            },
-        );
+        let (pool, proved) = open_pool(url, options.pool_size, &options);
+        proved.map_err(|e| Error::Connection(explain_connect_failure(&server, &e, &options)))?;
+        // A standby that cannot be reached now is skipped for a while, not fatal: reads
+        // go to the others, or to the primary.
+        let list = options
+            .read_urls
+            .iter()
+            .map(|read_url| {
+                let size = options.read_pool_size.unwrap_or(options.pool_size);
+                let (pool, proved) = open_pool(read_url, size, &options);
+                let masked = mask_secrets(read_url);
+                if let Err(e) = &proved {
+                    tracing::warn!(
+                        "standby {}",
+                        explain_connect_failure(&masked, e, &options)
+                    );
+                }
+                Replica::new(pool, masked, proved.is_ok())
+            })
+            .collect();
         tracing::debug!(server = %server, pool_size = options.pool_size, "connected");
         Ok(Db {
             pool: Arc::new(pool),
             server,
+            replicas: Arc::new(Replicas { list }),
+            ryw_wait: options.ryw_wait,
         })
+    }
+
+    /// A [`Session`]: transactions and reads that see the session's own writes, also
+    /// when reads go to standbys.
+    pub fn session(&self) -> Session {
+        Session::new(self.clone(), None)
+    }
+
+    /// The [`Session`] a token from [`Session::token`] stands for (another request of
+    /// the same user, another process). [`Error::InvalidInput`] for a malformed token.
+    pub fn session_from_token(&self, token: &str) -> Result<Session> {
+        Ok(Session::new(self.clone(), Some(crate::session::parse_token(token)?)))
+    }
+
+    /// The standbys reads may go to, as masked URLs.
+    pub fn read_servers(&self) -> Vec<String> {
+        self.replicas.servers()
     }
 
     /// Connects to `DATABASE_URL` (environment, else `./.env`) with
@@ -329,6 +396,15 @@ impl Db {
     /// # Ok(()) }
     /// ```
     pub fn read_one<T>(&self, f: impl Fn(&mut PgConnection) -> Result<T>) -> Result<T> {
+        if let Some((mut conn, replica)) = self.replicas.conn() {
+            match f(&mut conn) {
+                Err(Error::ConnectionLost(why)) => {
+                    discard(&mut conn);
+                    tracing::warn!(server = %replica.server, "standby lost: {why}");
+                }
+                other => return other,
+            }
+        }
         let mut conn = self.conn()?;
         match f(&mut conn) {
             Err(Error::ConnectionLost(_)) => {
@@ -393,47 +469,72 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, E>,
         E: From<Error>,
     {
-        let started = Instant::now();
-        let span = tracing::debug_span!(
-            "transaction",
-            read_only = matches!(access, Access::ReadOnly),
-            app_user
-        );
-        let _entered = span.enter();
-        let mut conn = self.begin(access)?;
-        if let Some(user) = app_user {
-            if let Err(e) = set_app_user(&mut conn, user) {
-                end_failed(&mut conn);
-                return Err(e.into());
+        match access {
+            Access::ReadWrite => {
+                let conn = self.begin(access)?;
+                run_in(conn, access, app_user, false, f).map(|(value, _)| value)
             }
+            Access::ReadOnly => self.read_after(None, f),
         }
-        match catch_unwind(AssertUnwindSafe(|| f(&mut conn))) {
-            Ok(Ok(value)) => match AnsiTransactionManager::commit_transaction(&mut *conn) {
-                Ok(()) => {
-                    tracing::debug!(elapsed_ms = ms(started), "committed");
-                    Ok(value)
-                }
-                Err(e) if is_connection_failure(&e) => {
-                    discard(&mut conn);
-                    tracing::warn!(elapsed_ms = ms(started), "connection lost during COMMIT");
-                    Err(Error::CommitOutcomeUnknown(mask_secrets(&e.to_string())).into())
+    }
+
+    /// A write transaction that also returns the flush position of its commit (see
+    /// [`crate::session`]).
+    pub(crate) fn run_capturing_lsn<T, E, F>(
+        &self,
+        app_user: Option<&str>,
+        f: F,
+    ) -> Result<(T, Option<Lsn>), E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<Error>,
+    {
+        if let Some(user) = app_user {
+            check_app_user(user)?;
+        }
+        let conn = self.begin(Access::ReadWrite)?;
+        run_in(conn, Access::ReadWrite, app_user, true, f)
+    }
+
+    /// A READ ONLY transaction on a standby that has replayed `after` (any standby when
+    /// `None`), else on the primary.
+    pub(crate) fn read_after<T, E, F>(&self, after: Option<Lsn>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<Error>,
+    {
+        if let Some(conn) = self.standby_in_transaction(after) {
+            return run_in(conn, Access::ReadOnly, None, false, f).map(|(value, _)| value);
+        }
+        let conn = self.begin(Access::ReadOnly)?;
+        run_in(conn, Access::ReadOnly, None, false, f).map(|(value, _)| value)
+    }
+
+    /// A standby connection inside BEGIN READ ONLY, caught up with `after`; `None` when
+    /// there is no standby, none answers, or none catches up within `ryw_wait`.
+    fn standby_in_transaction(&self, after: Option<Lsn>) -> Option<PooledConn> {
+        let (mut conn, replica) = self.replicas.conn()?;
+        if let Some(lsn) = after {
+            match crate::session::wait_for_replay(&mut conn, lsn, self.ryw_wait) {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!(server = %replica.server, %lsn, "standby behind: reading on the primary");
+                    return None;
                 }
                 Err(e) => {
-                    end_failed(&mut conn);
-                    tracing::debug!(elapsed_ms = ms(started), "COMMIT refused");
-                    Err(Error::from(e).into())
+                    tracing::warn!(server = %replica.server, "standby failed: {e}");
+                    return None;
                 }
-            },
-            Ok(Err(e)) => {
-                end_failed(&mut conn);
-                tracing::debug!(elapsed_ms = ms(started), "rolled back");
-                Err(e)
             }
-            Err(panic) => {
-                end_failed(&mut conn);
-                drop(conn);
-                tracing::debug!(elapsed_ms = ms(started), "rolled back on panic");
-                resume_unwind(panic)
+        }
+        match AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN READ ONLY") {
+            Ok(()) => Some(conn),
+            Err(e) => {
+                if is_connection_failure(&e) {
+                    discard(&mut conn);
+                }
+                tracing::warn!(server = %replica.server, "standby failed at BEGIN: {e}");
+                None
             }
         }
     }
@@ -446,7 +547,12 @@ impl Db {
             // behind a transaction-pooling proxy the server connection may carry a
             // value another client set at session level, which must never be recorded
             // as ours. Same round trip as BEGIN (one simple-query message).
-            Access::ReadWrite => "BEGIN; SELECT set_config('hurricane_db.app_user', '', true)",
+            // READ WRITE also makes a connection that landed on a standby (a failover
+            // in progress) fail here, where retrying is safe, instead of at the
+            // first write.
+            Access::ReadWrite => {
+                "BEGIN READ WRITE; SELECT set_config('hurricane_db.app_user', '', true)"
+            }
             Access::ReadOnly => "BEGIN READ ONLY",
         };
         let attempts = self.pool.state().max_size + 1;
@@ -455,7 +561,7 @@ impl Db {
             let mut conn = self.conn()?;
             match AnsiTransactionManager::begin_transaction_sql(&mut *conn, sql) {
                 Ok(()) => return Ok(conn),
-                Err(e) if is_connection_failure(&e) => {
+                Err(e) if is_connection_failure(&e) || is_on_standby(&e) => {
                     discard(&mut conn);
                     last = Some(e);
                 }
@@ -529,8 +635,103 @@ impl Db {
     }
 }
 
+/// Runs `f` inside the transaction `conn` is in: commit on `Ok` (and, if asked, take
+/// the flush position on the same connection), rollback on `Err` or panic.
+fn run_in<T, E, F>(
+    mut conn: PooledConn,
+    access: Access,
+    app_user: Option<&str>,
+    capture_lsn: bool,
+    f: F,
+) -> Result<(T, Option<Lsn>), E>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, E>,
+    E: From<Error>,
+{
+    let started = Instant::now();
+    let span = tracing::debug_span!(
+        "transaction",
+        read_only = matches!(access, Access::ReadOnly),
+        app_user
+    );
+    let _entered = span.enter();
+    if let Some(user) = app_user {
+        if let Err(e) = set_app_user(&mut conn, user) {
+            end_failed(&mut conn);
+            return Err(e.into());
+        }
+    }
+    match catch_unwind(AssertUnwindSafe(|| f(&mut conn))) {
+        Ok(Ok(value)) => match AnsiTransactionManager::commit_transaction(&mut *conn) {
+            Ok(()) => {
+                tracing::debug!(elapsed_ms = ms(started), "committed");
+                // Committed: a failure to read the position must not turn the
+                // commit into an error; the session then just cannot route by it.
+                let lsn = if capture_lsn {
+                    crate::session::flush_lsn(&mut conn)
+                        .map_err(|e| tracing::warn!("no flush position after COMMIT: {e}"))
+                        .ok()
+                } else {
+                    None
+                };
+                Ok((value, lsn))
+            }
+            Err(e) if is_connection_failure(&e) => {
+                discard(&mut conn);
+                tracing::warn!(elapsed_ms = ms(started), "connection lost during COMMIT");
+                Err(Error::CommitOutcomeUnknown(mask_secrets(&e.to_string())).into())
+            }
+            Err(e) => {
+                end_failed(&mut conn);
+                tracing::debug!(elapsed_ms = ms(started), "COMMIT refused");
+                Err(Error::from(e).into())
+            }
+        },
+        Ok(Err(e)) => {
+            end_failed(&mut conn);
+            tracing::debug!(elapsed_ms = ms(started), "rolled back");
+            Err(e)
+        }
+        Err(panic) => {
+            end_failed(&mut conn);
+            drop(conn);
+            tracing::debug!(elapsed_ms = ms(started), "rolled back on panic");
+            resume_unwind(panic)
+        }
+    }
+}
+
+/// A pool for `url` and the result of opening its first connection, once, now.
+fn open_pool(
+    url: &str,
+    size: u32,
+    options: &DbOptions,
+) -> (ConnPool, std::result::Result<(), diesel::r2d2::Error>) {
+    let timeout_secs = options.connect_timeout.as_secs().max(1).to_string();
+    let conninfo = config::with_param(url, "connect_timeout", &timeout_secs);
+    let conninfo = config::with_param(&conninfo, "application_name", &options.application_name);
+    let manager = Manager::new(conninfo, options.statement_timeout, options.statement_cache);
+    let proved = manager.connect_once().map(drop);
+    let pool = ConnPool::build(
+        manager,
+        &PoolConfig {
+            size,
+            checkout_timeout: options.checkout_timeout,
+            idle_timeout: options.idle_timeout,
+        },
+    );
+    (pool, proved)
+}
+
 fn ms(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
+}
+
+/// BEGIN READ WRITE on a server in recovery (a standby): the connection is on the
+/// wrong server for writes, typically right after a failover.
+fn is_on_standby(e: &diesel::result::Error) -> bool {
+    e.to_string()
+        .contains("cannot set transaction read-write mode during recovery")
 }
 
 /// Ends a transaction that must not commit. If even ROLLBACK fails, the connection is

@@ -219,7 +219,7 @@ thread_local! {
     static THREAD_SLOT: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
-fn thread_slot() -> usize {
+pub(crate) fn thread_slot() -> usize {
     THREAD_SLOT.with(|slot| {
         slot.get().unwrap_or_else(|| {
             let n = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);

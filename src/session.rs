@@ -1,0 +1,161 @@
+//! Read-your-writes across streaming standbys.
+//!
+//! A [`Session`] remembers the WAL position its last commit flushed, taken on the
+//! committing connection with `pg_current_wal_flush_lsn()` (the insert position can
+//! sit just past a page boundary a standby never reports, so a wait for it may never
+//! end). A session read goes to a standby only once that standby has replayed the
+//! position (`pg_last_wal_replay_lsn() >= lsn`), waiting at most
+//! [`crate::DbOptions::ryw_wait`]; past that it reads on the primary. The position
+//! travels between processes as a short opaque token ([`Session::token`]), so a web
+//! client can carry it from its write to its next read.
+
+use std::time::{Duration, Instant};
+
+use diesel::pg::PgConnection;
+use diesel::RunQueryDsl;
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+
+/// A WAL position (PostgreSQL's `pg_lsn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Lsn(pub u64);
+
+impl Lsn {
+    /// Parses PostgreSQL's text form, `16/B374D848`.
+    pub fn parse(text: &str) -> Result<Lsn> {
+        let bad = || Error::InvalidInput(format!("WAL position \"{text}\": expected X/Y in hex"));
+        let (hi, lo) = text.trim().split_once('/').ok_or_else(bad)?;
+        let hi = u32::from_str_radix(hi, 16).map_err(|_| bad())?;
+        let lo = u32::from_str_radix(lo, 16).map_err(|_| bad())?;
+        Ok(Lsn((u64::from(hi) << 32) | u64::from(lo)))
+    }
+}
+
+impl std::fmt::Display for Lsn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xFFFF_FFFF)
+    }
+}
+
+/// The flush position of the server `conn` is on, right after a commit on it.
+pub(crate) fn flush_lsn(conn: &mut PgConnection) -> Result<Lsn> {
+    let text: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+        "pg_current_wal_flush_lsn()::text",
+    ))
+    .get_result(conn)?;
+    Lsn::parse(&text)
+}
+
+/// Waits until the standby `conn` is on has replayed `lsn`, polling; false when
+/// `wait` passed first.
+pub(crate) fn wait_for_replay(conn: &mut PgConnection, lsn: Lsn, wait: Duration) -> Result<bool> {
+    let deadline = Instant::now() + wait;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        let replayed: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            &format!("coalesce(pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn, true)"),
+        ))
+        .get_result(conn)?;
+        if replayed {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+}
+
+/// A user's view of the database that always sees its own writes, also when reads go
+/// to standbys. Cheap: a [`Db`] handle and one position.
+#[derive(Debug, Clone)]
+pub struct Session {
+    db: Db,
+    last_commit: Option<Lsn>,
+}
+
+impl Session {
+    pub(crate) fn new(db: Db, last_commit: Option<Lsn>) -> Session {
+        Session { db, last_commit }
+    }
+
+    /// Like [`Db::transaction`]; afterwards this session's reads see what it wrote.
+    /// Costs one more round trip after COMMIT (the flush position).
+    pub fn transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<Error>,
+    {
+        let (value, lsn) = self.db.run_capturing_lsn(None, f)?;
+        self.remember(lsn);
+        Ok(value)
+    }
+
+    /// Like [`Db::transaction_as`], remembering the commit's position.
+    pub fn transaction_as<T, E, F>(&mut self, app_user: &str, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<Error>,
+    {
+        let (value, lsn) = self.db.run_capturing_lsn(Some(app_user), f)?;
+        self.remember(lsn);
+        Ok(value)
+    }
+
+    /// Like [`Db::read`], on a standby that has replayed this session's last commit
+    /// (waiting at most `ryw_wait` for one), else on the primary.
+    pub fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E>,
+        E: From<Error>,
+    {
+        self.db.read_after(self.last_commit, f)
+    }
+
+    /// The position of this session's last commit as an opaque token (`None` before
+    /// its first write), for [`Db::session_from_token`] in another request or process.
+    pub fn token(&self) -> Option<String> {
+        self.last_commit.map(|lsn| format!("{:016x}", lsn.0))
+    }
+
+    /// The position of the last commit, if any.
+    pub fn last_commit(&self) -> Option<Lsn> {
+        self.last_commit
+    }
+
+    fn remember(&mut self, lsn: Option<Lsn>) {
+        if let Some(lsn) = lsn {
+            self.last_commit = Some(self.last_commit.map_or(lsn, |old| old.max(lsn)));
+        }
+    }
+}
+
+/// Parses a token made by [`Session::token`].
+pub(crate) fn parse_token(token: &str) -> Result<Lsn> {
+    let t = token.trim();
+    if t.len() != 16 {
+        return Err(Error::InvalidInput(
+            "read-your-writes token: expected 16 hex digits".into(),
+        ));
+    }
+    u64::from_str_radix(t, 16)
+        .map(Lsn)
+        .map_err(|_| Error::InvalidInput("read-your-writes token: expected 16 hex digits".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_token, Lsn};
+
+    #[test]
+    fn lsn_text_and_token_round_trip() {
+        let lsn = Lsn::parse("16/B374D848").unwrap();
+        assert_eq!(lsn.to_string(), "16/B374D848");
+        assert_eq!(parse_token(&format!("{:016x}", lsn.0)).unwrap(), lsn);
+        assert!(Lsn::parse("nope").is_err());
+        assert!(parse_token("123").is_err());
+        assert!(Lsn::parse("0/1").unwrap() < Lsn::parse("1/0").unwrap());
+    }
+}
