@@ -24,9 +24,9 @@ use crate::config;
 use crate::error::{is_connection_failure, Error, Result};
 use crate::mask::mask_secrets;
 use crate::pool::{discard, ConnPool, Manager, PoolConfig};
+pub use crate::pool::{PoolState, PooledConn};
 use crate::replicas::{Replica, Replicas};
 use crate::session::{Lsn, Session};
-pub use crate::pool::{PoolState, PooledConn};
 
 /// The migrations in `migrations/`, compiled into the crate.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -291,10 +291,7 @@ impl Db {
                 let (pool, proved) = open_pool(read_url, size, &options);
                 let masked = mask_secrets(read_url);
                 if let Err(e) = &proved {
-                    tracing::warn!(
-                        "standby {}",
-                        explain_connect_failure(&masked, e, &options)
-                    );
+                    tracing::warn!("standby {}", explain_connect_failure(&masked, e, &options));
                 }
                 Replica::new(pool, masked, proved.is_ok())
             })
@@ -317,7 +314,10 @@ impl Db {
     /// The [`Session`] a token from [`Session::token`] stands for (another request of
     /// the same user, another process). [`Error::InvalidInput`] for a malformed token.
     pub fn session_from_token(&self, token: &str) -> Result<Session> {
-        Ok(Session::new(self.clone(), Some(crate::session::parse_token(token)?)))
+        Ok(Session::new(
+            self.clone(),
+            Some(crate::session::parse_token(token)?),
+        ))
     }
 
     /// The standbys reads may go to, as masked URLs.

@@ -38,7 +38,8 @@ impl Replica {
 
     fn skip(&self, why: &Error) {
         tracing::warn!(server = %self.server, "standby skipped for {} s: {why}", SKIP_FOR.as_secs());
-        *self.skip_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + SKIP_FOR);
+        *self.skip_until.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Instant::now() + SKIP_FOR);
     }
 }
 

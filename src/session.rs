@@ -53,9 +53,9 @@ pub(crate) fn wait_for_replay(conn: &mut PgConnection, lsn: Lsn, wait: Duration)
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_micros(200);
     loop {
-        let replayed: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
-            &format!("coalesce(pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn, true)"),
-        ))
+        let replayed: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "coalesce(pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn, true)"
+        )))
         .get_result(conn)?;
         if replayed {
             return Ok(true);
