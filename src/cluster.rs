@@ -77,6 +77,8 @@ pub struct ClusterStatus {
     pub port: Option<u16>,
     /// Bytes of the data folder.
     pub size_bytes: u64,
+    /// Whether it is a standby (`standby.signal` in its data folder), running or not.
+    pub standby: bool,
 }
 
 /// Total size of the files under `path` (unreadable parts count as 0).
@@ -106,14 +108,7 @@ impl Cluster {
     /// it is already running. Safe to call from several processes at once.
     pub fn ensure(dir: impl AsRef<Path>, durability: Durability) -> Result<Cluster> {
         let dir = absolute(dir.as_ref())?;
-        // The socket path ("<dir>/.s.PGSQL.<port>") must fit in sun_path (107 bytes).
-        if dir.as_os_str().len() + 18 > 107 {
-            return Err(Error::Cluster(format!(
-                "{} is too long a path for a unix socket (over 89 bytes); run from a shorter \
-                 folder, or set DATABASE_URL",
-                dir.display()
-            )));
-        }
+        check_socket_path(&dir)?;
         let runner = Runner::find()?;
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         runner.give_to_server(&dir)?;
@@ -191,6 +186,7 @@ impl Cluster {
         };
         Ok(ClusterStatus {
             size_bytes: if initialized { disk_usage(&data) } else { 0 },
+            standby: initialized && data.join("standby.signal").exists(),
             dir,
             initialized,
             port,
@@ -243,6 +239,141 @@ impl Cluster {
         }
         Ok(())
     }
+
+    /// The cluster running in `dir`, if it runs; starts nothing.
+    pub fn running(dir: impl AsRef<Path>) -> Result<Option<Cluster>> {
+        let dir = absolute(dir.as_ref())?;
+        let data = dir.join("data");
+        if !data.join("PG_VERSION").exists() || !Runner::find()?.status(&data)? {
+            return Ok(None);
+        }
+        Ok(running_port(&data).map(|port| Cluster { dir, port }))
+    }
+
+    /// A streaming standby of this running cluster in `dir`: a base backup over this
+    /// cluster's unix socket (`pg_basebackup -c fast -X stream`, then `standby.signal`),
+    /// started with its own unix socket (in `dir`) and its own free TCP port, and
+    /// `primary_conninfo` naming this cluster's socket and current port (rewritten at
+    /// each call, with a reload if it runs, since a restarted primary has a new port).
+    /// Returns once it accepts connections and is in recovery.
+    ///
+    /// If `dir` already holds a cluster, it is started (or reused if it runs), like
+    /// [`Cluster::ensure`]; it must still be a standby (one that was promoted is an
+    /// error: delete its folder to make a new standby). A standby that has been stopped
+    /// for long may need WAL the primary has already recycled (no replication slot
+    /// holds it back); its log then says so, and deleting its folder rebuilds it.
+    /// Base backups made at the same time need `wal_keep_size` on the primary: each
+    /// one's checkpoint may recycle WAL that another has yet to stream.
+    pub fn add_standby(&self, dir: impl AsRef<Path>, durability: Durability) -> Result<Cluster> {
+        let dir = absolute(dir.as_ref())?;
+        check_socket_path(&dir)?;
+        if dir == self.dir {
+            return Err(Error::Cluster(format!(
+                "a standby cannot live in its primary's folder {}",
+                dir.display()
+            )));
+        }
+        let runner = Runner::find()?;
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        runner.give_to_server(&dir)?;
+        let _lock = FolderLock::acquire(&dir)?;
+
+        let data = dir.join("data");
+        if !data.join("PG_VERSION").exists() {
+            tracing::info!(dir = %dir.display(), primary = %self.dir.display(), "pg_basebackup: creating a standby");
+            runner.base_backup(&self.dir, self.port, &dir, durability)?;
+        } else if !data.join("standby.signal").exists() {
+            return Err(Error::Cluster(format!(
+                "{} holds a cluster that is not a standby (promoted?); delete the folder to \
+                 make a new standby there",
+                dir.display()
+            )));
+        }
+        // The copied settings name the primary's socket folder: the standby gets its
+        // own, and the primary's current port (it changes when the primary restarts).
+        let changed = runner.write_settings(&dir, durability, Some((&self.dir, self.port)))?;
+        let standby = match running_port(&data) {
+            Some(port) if runner.status(&data)? => {
+                if changed {
+                    runner.pg_ctl(&["reload", "-D", path_str(&data)?])?;
+                }
+                Cluster { dir, port }
+            }
+            _ => {
+                let port = runner.start(&dir)?;
+                tracing::info!(dir = %dir.display(), port, "started a standby");
+                Cluster { dir, port }
+            }
+        };
+        standby.wait_for_recovery(std::time::Duration::from_secs(30))?;
+        Ok(standby)
+    }
+
+    /// Waits until the server takes connections and says it is in recovery.
+    fn wait_for_recovery(&self, timeout: std::time::Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let last = match self.is_in_recovery() {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    return Err(Error::Cluster(format!(
+                        "{} started, but is not in recovery (not a standby)",
+                        self.dir.display()
+                    )))
+                }
+                Err(e) => e,
+            };
+            if std::time::Instant::now() >= deadline {
+                return Err(last);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Promotes this standby to a primary (`pg_ctl promote -w`): it leaves recovery
+    /// and takes writes. Its old primary must not take writes any more.
+    pub fn promote(&self) -> Result<()> {
+        let data = self.dir.join("data");
+        Runner::find()?.pg_ctl(&["promote", "-D", path_str(&data)?, "-w", "-t", "60"])?;
+        tracing::info!(dir = %self.dir.display(), "promoted");
+        Ok(())
+    }
+
+    /// Whether the server is a standby in recovery (`pg_is_in_recovery()`).
+    pub fn is_in_recovery(&self) -> Result<bool> {
+        use diesel::prelude::*;
+        use diesel::sql_types::Bool;
+        let mut conn = PgConnection::establish(&self.url("postgres"))?;
+        Ok(
+            diesel::select(diesel::dsl::sql::<Bool>("pg_is_in_recovery()"))
+                .get_result(&mut conn)?,
+        )
+    }
+
+    /// How many bytes of `primary`'s WAL this standby has not replayed yet: the
+    /// primary's `pg_current_wal_lsn()` less this server's `pg_last_wal_replay_lsn()`.
+    /// `None` when this server replays nothing (not a standby) or `primary` is itself
+    /// in recovery; an error when either cannot be reached.
+    pub fn replay_lag_bytes(&self, primary: &Cluster) -> Result<Option<i64>> {
+        use diesel::prelude::*;
+        use diesel::sql_types::{Nullable, Text};
+        let mut conn = PgConnection::establish(&primary.url("postgres"))?;
+        let current: Option<String> = diesel::select(diesel::dsl::sql::<Nullable<Text>>(
+            "CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END",
+        ))
+        .get_result(&mut conn)?;
+        drop(conn);
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        let mut conn = PgConnection::establish(&self.url("postgres"))?;
+        Ok(diesel::select(
+            diesel::dsl::sql::<Nullable<diesel::sql_types::BigInt>>("pg_wal_lsn_diff(")
+                .bind::<Text, _>(current)
+                .sql("::pg_lsn, pg_last_wal_replay_lsn())::bigint"),
+        )
+        .get_result(&mut conn)?)
+    }
 }
 
 impl Runner {
@@ -264,9 +395,33 @@ impl Runner {
         Ok(Runner { bin, as_postgres })
     }
 
+    /// Where `program` is: in the server's bin folder; else beside the real `postgres`
+    /// when that folder only links to it (e.g. /usr/local/bin with links to initdb,
+    /// pg_ctl and postgres); else on PATH.
+    fn program(&self, program: &str) -> PathBuf {
+        let in_bin = self.bin.join(program);
+        if in_bin.is_file() {
+            return in_bin;
+        }
+        if let Some(real) = fs::canonicalize(self.bin.join("postgres"))
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join(program)))
+            .filter(|p| p.is_file())
+        {
+            return real;
+        }
+        std::env::var_os("PATH")
+            .and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join(program))
+                    .find(|p| p.is_file())
+            })
+            .unwrap_or(in_bin)
+    }
+
     /// Runs a server program, as the `postgres` user when we are root.
     fn run(&self, program: &str, args: &[&str], cwd: &Path) -> Result<Output> {
-        let exe = self.bin.join(program);
+        let exe = self.program(program);
         let mut cmd = match self.as_postgres {
             Some(_) => {
                 let mut c = Command::new("runuser");
@@ -318,21 +473,23 @@ impl Runner {
 
     fn initdb(&self, dir: &Path, durability: Durability) -> Result<()> {
         let data = dir.join("data");
-        let out = self.run(
-            "initdb",
-            &[
-                "-D",
-                path_str(&data)?,
-                "-U",
-                SUPERUSER,
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-            ],
-            dir,
-        )?;
+        let mut args = vec![
+            "-D",
+            path_str(&data)?,
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--no-locale",
+            // Also `local replication all trust`: standbys copy over the socket.
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+        ];
+        if durability == Durability::Throwaway {
+            // initdb's fsync of every file it wrote takes about as long as the rest.
+            args.push("--no-sync");
+        }
+        let out = self.run("initdb", &args, dir)?;
         if !out.status.success() {
             return Err(Error::Cluster(format!(
                 "initdb failed: {}",
@@ -346,13 +503,27 @@ impl Runner {
             .map_err(|e| Error::io(&conf, e))?;
         writeln!(file, "\ninclude_if_exists = '{SETTINGS_FILE}'")
             .map_err(|e| Error::io(&conf, e))?;
+        self.write_settings(dir, durability, None).map(|_| ())
+    }
+
+    /// Writes `data/hurricane-db.conf` (included by postgresql.conf): the unix socket in
+    /// `dir` itself, TCP on 127.0.0.1, and the durability settings.
+    /// For a standby, `primary` is its primary's socket folder and port, for
+    /// `primary_conninfo` (application name: the standby's folder name). Returns whether
+    /// the file changed.
+    fn write_settings(
+        &self,
+        dir: &Path,
+        durability: Durability,
+        primary: Option<(&Path, u16)>,
+    ) -> Result<bool> {
         let mut settings = format!(
             "listen_addresses = '127.0.0.1'\n\
-             unix_socket_directories = '{}'\n\
+             unix_socket_directories = {}\n\
              password_encryption = 'scram-sha-256'\n\
              lc_messages = 'C'\n\
              max_connections = 200\n",
-            dir.display().to_string().replace('\'', "''")
+            conf_value(&dir.display().to_string())
         );
         if durability == Durability::Throwaway {
             // Speed over durability; and no checkpoint in the middle of a benchmark.
@@ -361,11 +532,79 @@ impl Runner {
                  max_wal_size = '8GB'\ncheckpoint_timeout = '1h'\n",
             );
         }
-        let settings_path = data.join(SETTINGS_FILE);
+        if let Some((primary_dir, port)) = primary {
+            let name = dir
+                .file_name()
+                .map_or("standby".into(), |n| n.to_string_lossy());
+            let conninfo = format!(
+                "host={} port={port} user={SUPERUSER} application_name={}",
+                conninfo_value(&primary_dir.to_string_lossy()),
+                conninfo_value(&name)
+            );
+            settings.push_str(&format!("primary_conninfo = {}\n", conf_value(&conninfo)));
+        }
+        let settings_path = dir.join("data").join(SETTINGS_FILE);
+        if fs::read_to_string(&settings_path).is_ok_and(|old| old == settings) {
+            return Ok(false);
+        }
         fs::write(&settings_path, settings).map_err(|e| Error::io(&settings_path, e))?;
         self.give_to_server(&settings_path)?;
         fs::set_permissions(&settings_path, fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io(&settings_path, e))
+            .map_err(|e| Error::io(&settings_path, e))?;
+        Ok(true)
+    }
+
+    /// `pg_basebackup` of the primary listening in `primary_dir` on `port` into
+    /// `dir/data`, with the WAL streamed alongside (`-X stream`), then `standby.signal`;
+    /// the checkpoint is `fast` (a spread one takes minutes on an idle server). No
+    /// `-R`: `primary_conninfo` goes in our settings file, rewritten at each start
+    /// because the primary's port changes when it restarts.
+    fn base_backup(
+        &self,
+        primary_dir: &Path,
+        port: u16,
+        dir: &Path,
+        durability: Durability,
+    ) -> Result<()> {
+        let data = dir.join("data");
+        let port = port.to_string();
+        let mut args = vec![
+            "-h",
+            path_str(primary_dir)?,
+            "-p",
+            &port,
+            "-U",
+            SUPERUSER,
+            "-D",
+            path_str(&data)?,
+            "-c",
+            "fast",
+            "-X",
+            "stream",
+            "-w",
+        ];
+        if durability == Durability::Throwaway {
+            args.push("--no-sync");
+        }
+        let out = self.run("pg_basebackup", &args, dir)?;
+        if !out.status.success() {
+            // A half-made copy would be taken for a standby at the next start.
+            let _ = fs::remove_dir_all(&data);
+            return Err(Error::Cluster(format!(
+                "pg_basebackup from {} failed: {}",
+                primary_dir.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let signal = data.join("standby.signal");
+        if let Err(e) = fs::write(&signal, "").and_then(|()| {
+            self.give_to_server(&signal)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        }) {
+            let _ = fs::remove_dir_all(&data);
+            return Err(Error::io(&signal, e));
+        }
+        Ok(())
     }
 
     /// Starts the server on a free port and returns the port.
@@ -400,6 +639,18 @@ impl Runner {
         })?;
         Ok(port)
     }
+}
+
+/// The socket path ("<dir>/.s.PGSQL.<port>") must fit in sun_path (107 bytes).
+fn check_socket_path(dir: &Path) -> Result<()> {
+    if dir.as_os_str().len() + 18 > 107 {
+        return Err(Error::Cluster(format!(
+            "{} is too long a path for a unix socket (over 89 bytes); run from a shorter \
+             folder, or set DATABASE_URL",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Port of a running server, from line 4 of postmaster.pid.
@@ -500,6 +751,16 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 fn path_str(path: &Path) -> Result<&str> {
     path.to_str()
         .ok_or_else(|| Error::InvalidInput(format!("path is not UTF-8: {}", path.display())))
+}
+
+/// Single-quotes a postgresql.conf string value.
+fn conf_value(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// Single-quotes a libpq connection-string value.
+fn conninfo_value(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// Double-quotes an SQL identifier.

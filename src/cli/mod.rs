@@ -3,7 +3,7 @@
 //! Every command ends with one summary line on stdout that a script can parse;
 //! errors go to stderr as `error: ...` with exit status 1.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -97,7 +97,8 @@ enum Command {
         #[command(flatten)]
         output: query::OutputArgs,
     },
-    /// Manage the private PostgreSQL cluster in ./.hurricane-db (used when DATABASE_URL is unset).
+    /// Manage the private PostgreSQL cluster in ./.hurricane-db (used when DATABASE_URL
+    /// is unset), and its streaming standbys in ./.hurricane-db/standby-N.
     Db {
         #[command(subcommand)]
         action: DbAction,
@@ -110,14 +111,26 @@ enum DbAction {
     Url {
         /// The private cluster's TCP URL for this login user instead (password from
         /// PGPASSWORD or a prompt, never in the URL).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "read")]
         user: Option<String>,
+        /// The standbys' URLs instead, on one line separated by spaces (nothing when
+        /// there are none), for HURRICANE_DB_READ_URLS; starts the private cluster's
+        /// standbys. With DATABASE_URL set: HURRICANE_DB_READ_URLS as it is.
+        #[arg(long)]
+        read: bool,
     },
-    /// Start the private cluster (initdb on first use).
-    Start,
-    /// Stop the private cluster; its data stays.
+    /// Start the private cluster (initdb on first use) and the standbys it already has.
+    Start {
+        /// Also make sure standbys 1..=N exist and stream from it (each in
+        /// ./.hurricane-db/standby-<i>, copied with pg_basebackup on first use, with
+        /// its own socket there and its own port).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
+        standbys: Option<u8>,
+    },
+    /// Stop the private cluster and its standbys (standbys first); the data stays.
     Stop,
-    /// Whether the private cluster runs, where, and how big it is.
+    /// Whether the private cluster runs, where, and how big it is; with standbys, one
+    /// line per node first (role, state, port, size, replay lag, folder).
     Status,
 }
 
@@ -231,7 +244,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Db { action } => {
             let dir = PathBuf::from(cluster::DEFAULT_DIR);
             match action {
-                DbAction::Url { user: None } => {
+                DbAction::Url {
+                    user: None,
+                    read: false,
+                } => {
                     let url = url_from_env_or_private()?;
                     let from = match hurricane_db::db::database_url_from_env()? {
                         Some(_) => "DATABASE_URL".to_string(),
@@ -240,7 +256,33 @@ fn run(cli: Cli) -> Result<()> {
                     eprintln!("server: {} (from {from})", mask_secrets(&url));
                     println!("{url}");
                 }
-                DbAction::Url { user: Some(user) } => {
+                DbAction::Url { read: true, .. } => {
+                    let urls: Vec<String> = if hurricane_db::db::database_url_from_env()?.is_some()
+                    {
+                        let urls = hurricane_db::config::var("HURRICANE_DB_READ_URLS")?;
+                        eprintln!("standbys: from HURRICANE_DB_READ_URLS (DATABASE_URL is set)");
+                        urls.unwrap_or_default()
+                            .split_whitespace()
+                            .map(String::from)
+                            .collect()
+                    } else {
+                        start_standbys(&dir, None)?
+                            .1
+                            .iter()
+                            .map(|(_, s)| s.url(cluster::DEFAULT_DATABASE))
+                            .collect()
+                    };
+                    if urls.is_empty() {
+                        eprintln!(
+                            "no standbys (make some with `hurricane-db db start --standbys N`)"
+                        );
+                    } else {
+                        println!("{}", urls.join(" "));
+                    }
+                }
+                DbAction::Url {
+                    user: Some(user), ..
+                } => {
                     if hurricane_db::db::database_url_from_env()?.is_some() {
                         return Err(Error::InvalidInput(
                             "--user: only for the private cluster (DATABASE_URL is set)".into(),
@@ -252,36 +294,42 @@ fn run(cli: Cli) -> Result<()> {
                     eprintln!("server: {url} (the private cluster in {})", dir.display());
                     println!("{url}");
                 }
-                DbAction::Start => {
-                    let c = Cluster::ensure(&dir, Durability::Durable)?;
+                DbAction::Start { standbys } => {
+                    let (c, standbys) = start_standbys(&dir, standbys.map(usize::from))?;
+                    for (i, s) in &standbys {
+                        eprintln!(
+                            "standby {i}: running in {} on port {}",
+                            s.dir().display(),
+                            s.port()
+                        );
+                    }
+                    let with = match standbys.len() {
+                        0 => String::new(),
+                        n => format!(" and {n} standby{}", plural(n)),
+                    };
                     println!(
-                        "db start: running in {} on port {} in {:.2} s",
+                        "db start: running in {} on port {}{with} in {:.2} s",
                         c.dir().display(),
                         c.port(),
                         started.elapsed().as_secs_f64()
                     );
                 }
-                DbAction::Status => {
-                    let status = Cluster::status(&dir)?;
-                    let size = status.size_bytes as f64 / (1024.0 * 1024.0);
-                    match status.port {
-                        Some(port) => println!(
-                            "db status: running in {} on port {port}, {size:.1} MiB",
-                            status.dir.display()
-                        ),
-                        None if status.initialized => println!(
-                            "db status: stopped in {}, {size:.1} MiB",
-                            status.dir.display()
-                        ),
-                        None => {
-                            println!("db status: no private cluster in {}", status.dir.display())
+                DbAction::Status => db_status(&dir)?,
+                DbAction::Stop => {
+                    let mut standbys_stopped = 0;
+                    for (_, standby) in standby_dirs(&dir) {
+                        if Cluster::stop(&standby)? {
+                            standbys_stopped += 1;
                         }
                     }
-                }
-                DbAction::Stop => {
                     let was_running = Cluster::stop(&dir)?;
+                    let with = match standbys_stopped {
+                        0 => String::new(),
+                        n if was_running => format!(" (and {n} standby{})", plural(n)),
+                        n => format!(" (stopped {n} standby{})", plural(n)),
+                    };
                     println!(
-                        "db stop: {} in {:.2} s",
+                        "db stop: {}{with} in {:.2} s",
                         if was_running {
                             "stopped"
                         } else {
@@ -292,6 +340,115 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The private cluster's standby folders (`<dir>/standby-<i>`), by `i`.
+fn standby_dirs(dir: &Path) -> Vec<(usize, PathBuf)> {
+    let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let i = name.to_str()?.strip_prefix("standby-")?.parse().ok()?;
+            Some((i, e.path()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Starts the private cluster in `dir` and every standby it has; with `Some(n)`, makes
+/// standbys 1..=n first where missing. Without any standby (and no `n`), starts nothing.
+fn start_standbys(dir: &Path, n: Option<usize>) -> Result<(Cluster, Vec<(usize, Cluster)>)> {
+    let mut wanted: std::collections::BTreeSet<usize> = standby_dirs(dir)
+        .into_iter()
+        .filter(|(_, d)| d.join("data/PG_VERSION").exists())
+        .map(|(i, _)| i)
+        .collect();
+    wanted.extend(1..=n.unwrap_or(0));
+    let primary = Cluster::ensure(dir, Durability::Durable)?;
+    let standbys = wanted
+        .into_iter()
+        .map(|i| {
+            let standby_dir = dir.join(format!("standby-{i}"));
+            Ok((i, primary.add_standby(standby_dir, Durability::Durable)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((primary, standbys))
+}
+
+/// `db status`: with standbys, one line per node, then the summary line.
+fn db_status(dir: &Path) -> Result<()> {
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let status = Cluster::status(dir)?;
+    let standbys = standby_dirs(dir);
+    let primary = Cluster::running(dir)?;
+    let node_line = |role: &str, s: &cluster::ClusterStatus, lag: &str| {
+        println!(
+            "{role:<8} {:<8} port {:<6} {:>9.1} MiB  lag {lag:<12} {}",
+            if s.port.is_some() {
+                "running"
+            } else if s.initialized {
+                "stopped"
+            } else {
+                "missing"
+            },
+            s.port.map_or("-".to_string(), |p| p.to_string()),
+            mib(s.size_bytes),
+            s.dir.display()
+        );
+    };
+    let mut running = 0;
+    if !standbys.is_empty() {
+        node_line("primary", &status, "-");
+        for (_, standby_dir) in &standbys {
+            let s = Cluster::status(standby_dir)?;
+            let lag = match (Cluster::running(standby_dir)?, &primary) {
+                (Some(standby), Some(primary)) => {
+                    running += 1;
+                    match standby.replay_lag_bytes(primary) {
+                        Ok(Some(bytes)) => format!("{bytes} B"),
+                        _ => "?".to_string(),
+                    }
+                }
+                (Some(_), None) => {
+                    running += 1;
+                    "?".to_string()
+                }
+                (None, _) => "-".to_string(),
+            };
+            node_line(if s.standby { "standby" } else { "promoted" }, &s, &lag);
+        }
+    }
+    let nodes = match standbys.len() {
+        0 => String::new(),
+        n => format!("; {running} of {n} standby{} running", plural(n)),
+    };
+    let size = mib(status.size_bytes);
+    match status.port {
+        Some(port) => println!(
+            "db status: running in {} on port {port}, {size:.1} MiB{nodes}",
+            status.dir.display()
+        ),
+        None if status.initialized => println!(
+            "db status: stopped in {}, {size:.1} MiB{nodes}",
+            status.dir.display()
+        ),
+        None => println!(
+            "db status: no private cluster in {}{nodes}",
+            status.dir.display()
+        ),
     }
     Ok(())
 }
