@@ -21,14 +21,14 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /hurricanes/{fid}` | one observation |
-//! | `GET /hurricanes?...` | `{"items": [...], "next_page": "..." or null}` |
-//! | `GET /storms?...` | storms, strongest first |
-//! | `GET /storms/near?lat=&lon=&km=` | storms that passed within `km`, closest first |
-//! | `GET /storms/{btid}/track` | a storm's observations in time order |
-//! | `POST /hurricanes` | 201 and the new observation (body: all fields) |
-//! | `PATCH /hurricanes/{fid}` | 200 and the changed observation (body: the fields to change) |
-//! | `DELETE /hurricanes/{fid}` | 204 |
+//! | `GET /hurricanes/{fid}` | one observation (takes `X-Read-Token`) |
+//! | `GET /hurricanes?...` | `{"items": [...], "next_page": "..." or null}` (takes `X-Read-Token`) |
+//! | `GET /storms?...` | storms, strongest first (takes `X-Read-Token`) |
+//! | `GET /storms/near?lat=&lon=&km=` | storms that passed within `km`, closest first (takes `X-Read-Token`) |
+//! | `GET /storms/{btid}/track` | a storm's observations in time order (takes `X-Read-Token`) |
+//! | `POST /hurricanes` | 201, `X-Read-Token` and the new observation (body: all fields) |
+//! | `PATCH /hurricanes/{fid}` | 200, `X-Read-Token` and the changed observation (body: the fields to change) |
+//! | `DELETE /hurricanes/{fid}` | 204 and `X-Read-Token` |
 //! | `GET /openapi.json` | the OpenAPI 3.1 description of these routes |
 //!
 //! `/hurricanes` takes `name` (`*` and `?` are wildcards), `year_from`, `year_to`,
@@ -48,6 +48,21 @@
 //! that does and sets the header. What a write may do is decided by the database
 //! login in `DATABASE_URL`: a writer login gets 403 on DELETE.
 //!
+//! Reads may go to streaming standbys (`HURRICANE_DB_READ_URLS`), which apply the
+//! primary's writes a moment later: a read right after a write can miss it. So every
+//! successful write answers with an `X-Read-Token` header, the position of its commit
+//! as 16 hex digits (opaque: send it back as it came). A read sent with that header
+//! sees that write and everything committed before it: it runs on a standby that has
+//! replayed the position, waiting for one at most `HURRICANE_DB_RYW_WAIT_MS` (default
+//! 200 ms), else on the primary. Without the header a read runs as before, on any
+//! standby (or the primary when there are none). A write sent with a token answers
+//! with the later of the two positions, so a client (one user's browser) can keep the
+//! last token it got and send it with every request. A token is no credential: it
+//! grants nothing, and a forged one can at most make its own read wait that bound and
+//! go to the primary. A malformed token is 400. The service sends no CORS headers; a
+//! page on another origin needs a proxy that allows `X-Read-Token` on requests and
+//! exposes it on answers.
+//!
 //! Limits: a request body of at most 64 KiB (413 above); decimals of at most 32
 //! characters, refused before they are parsed; name patterns of at most 64
 //! characters; every statement at most 5 s on the server (`statement_timeout`, from
@@ -55,15 +70,15 @@
 //! connection or transaction is taken. URIs over 64 KiB are refused by hyper itself
 //! with an empty 414, before this code sees them.
 //!
-//! Errors are `{"error": "..."}`, whoever produced them. 400: the request could not be read (unknown or
-//! repeated parameter, a value that is not a number or time, a missing header, a body
-//! that is not JSON). 422: it was read, but its values are refused (wrong JSON types
-//! or missing fields, a limit out of range, a latitude of 95, a NUL byte, a value
-//! too long for its column, a value the server finds malformed (SQLSTATE class 22),
-//! an empty change). 404 no such row or storm; 409 a duplicate FID; 403 the
-//! database login may not do this; 415 a body sent without `Content-Type:
-//! application/json`; 503 the database is unreachable, went away, or no pooled connection came free in time; 500
-//! anything else.
+//! Errors are `{"error": "..."}`, whoever produced them. 400: the request could not be
+//! read (unknown or repeated parameter, a value that is not a number or time, a missing
+//! header, a malformed `X-Read-Token`, a body that is not JSON). 422: it was read, but
+//! its values are refused (wrong JSON types or missing fields, a limit out of range, a
+//! latitude of 95, a NUL byte, a value too long for its column, a value the server
+//! finds malformed (SQLSTATE class 22), an empty change). 404 no such row or storm; 409
+//! a duplicate FID; 403 the database login may not do this; 415 a body sent without
+//! `Content-Type: application/json`; 503 the database is unreachable, went away, or no
+//! pooled connection came free in time; 500 anything else.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -72,16 +87,21 @@ use std::time::Instant;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use diesel::{OptionalExtension, QueryDsl, RunQueryDsl, SelectableHelper};
 use hurricane_db::ingest::{self, LoadOptions};
 use hurricane_db::queries::{self, Filter, NearStorm, Order, Page, Place, Radius, StormFilter};
-use hurricane_db::{Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane, Storm};
+use hurricane_db::schema::hurricanes;
+use hurricane_db::{
+    Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane, Session, Storm,
+};
 use serde::Deserialize;
 
 /// The OpenAPI description of the routes below, generated from their annotations and
@@ -246,11 +266,18 @@ async fn log_request(request: Request, next: Next) -> Response {
 // ---- handlers ----------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/hurricanes/{fid}", tag = "observations",
-    params(("fid" = i32, Path, description = "IHW feature ID")),
+    params(("fid" = i32, Path, description = "IHW feature ID"), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)")),
     responses((status = 200, description = "The observation", body = Hurricane), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
-async fn one(State(db): State<Db>, Path(fid): Path<String>) -> Result<Json<Hurricane>, ApiError> {
+async fn one(
+    State(db): State<Db>,
+    Path(fid): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Hurricane>, ApiError> {
     let fid: i32 = parse("fid", &fid)?;
-    Ok(Json(blocking(db, move |db| db.observation(fid)).await?))
+    let after = read_session(&db, &headers)?;
+    Ok(Json(
+        read(db, after, move |c| queries::by_fid(c, fid)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/hurricanes", tag = "observations",
@@ -270,11 +297,13 @@ async fn one(State(db): State<Db>, Path(fid): Path<String>) -> Result<Json<Hurri
         ("limit" = Option<i64>, Query, description = "1 to 10000, default 100"),
         ("offset" = Option<i64>, Query),
         ("page_token" = Option<String>, Query, description = "The previous page's next_page"),
+        ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)"),
     ),
     responses((status = 200, description = "One page of observations", body = Page<Hurricane>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn search(
     State(db): State<Db>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Json<Page<Hurricane>>, ApiError> {
     let mut f = Filter::default();
     let mut order = None;
@@ -305,9 +334,9 @@ async fn search(
         }
     }
     f.order = order.unwrap_or_default();
-    // One statement: atomic on its own, so no BEGIN/COMMIT round trips around it.
+    let after = read_session(&db, &headers)?;
     Ok(Json(
-        blocking(db, move |db| db.read_one(|c| queries::search(c, &f))).await?,
+        read(db, after, move |c| queries::search(c, &f)).await?,
     ))
 }
 
@@ -318,11 +347,13 @@ async fn search(
         ("basin" = Option<Vec<String>>, Query, explode = true),
         ("min_wind" = Option<i16>, Query), ("limit" = Option<i64>, Query),
         ("offset" = Option<i64>, Query),
+        ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)"),
     ),
     responses((status = 200, description = "Storms, strongest first", body = Vec<Storm>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn storms(
     State(db): State<Db>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Json<Vec<Storm>>, ApiError> {
     let mut f = StormFilter::default();
     for (key, value) in pairs(&query) {
@@ -338,17 +369,19 @@ async fn storms(
             _ => return Err(unknown(k)),
         }
     }
+    let after = read_session(&db, &headers)?;
     Ok(Json(
-        blocking(db, move |db| db.read_one(|c| queries::storms(c, &f))).await?,
+        read(db, after, move |c| queries::storms(c, &f)).await?,
     ))
 }
 
 #[utoipa::path(get, path = "/storms/near", tag = "storms",
-    params(("lat" = f64, Query), ("lon" = f64, Query), ("km" = f64, Query, description = "More than 0, at most 2000")),
+    params(("lat" = f64, Query), ("lon" = f64, Query), ("km" = f64, Query, description = "More than 0, at most 2000"), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)")),
     responses((status = 200, description = "Storms that passed within km, closest first", body = Vec<NearStorm>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn near(
     State(db): State<Db>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Json<Vec<NearStorm>>, ApiError> {
     let (mut lat, mut lon, mut km) = (None, None, None);
     for (key, value) in pairs(&query) {
@@ -362,86 +395,136 @@ async fn near(
     }
     let place = Place::new(required(lat, "lat")?, required(lon, "lon")?)?;
     let radius = Radius::km(required(km, "km")?)?;
+    let after = read_session(&db, &headers)?;
     Ok(Json(
-        blocking(db, move |db| {
-            db.read_one(|c| queries::storms_near(c, place, radius))
-        })
-        .await?,
+        read(db, after, move |c| queries::storms_near(c, place, radius)).await?,
     ))
 }
 
 #[utoipa::path(get, path = "/storms/{btid}/track", tag = "storms",
-    params(("btid" = i16, Path)),
+    params(("btid" = i16, Path), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)")),
     responses((status = 200, description = "The storm's observations in time order", body = Vec<Hurricane>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn track(
     State(db): State<Db>,
     Path(btid): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<Vec<Hurricane>>, ApiError> {
     let btid: i16 = parse("btid", &btid)?;
-    Ok(Json(blocking(db, move |db| db.track(btid)).await?))
+    let after = read_session(&db, &headers)?;
+    Ok(Json(
+        read(db, after, move |c| queries::track(c, btid)).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/hurricanes", tag = "observations",
-    params(("X-App-User" = String, Header, description = "The end user the audit trail names")),
+    params(("X-App-User" = String, Header, description = "The end user the audit trail names"), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier answer: the token of this answer then covers that write too")),
     request_body = NewHurricane,
-    responses((status = 201, description = "Created", body = Hurricane), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = Hurricane, headers(("Location" = String, description = "The new observation's path"), ("X-Read-Token" = String, description = "Opaque position of this write (16 hex digits): send it as the X-Read-Token header of later requests to see this write"))), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn create(
     State(db): State<Db>,
     headers: HeaderMap,
     body: Result<Json<NewHurricane>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = app_user(&headers)?;
+    let session = write_session(&db, &headers)?;
     let Json(new) = body?;
-    let row = blocking(db, move |db| db.insert_observation(&user, &new)).await?;
+    // Refused before a connection or a transaction is taken.
+    new.validate()?;
+    let (row, token) = write(session, user, move |c| insert_observation(c, &new)).await?;
     let location = format!("/hurricanes/{}", row.fid);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
+        token,
         Json(row),
     ))
 }
 
 #[utoipa::path(patch, path = "/hurricanes/{fid}", tag = "observations",
-    params(("fid" = i32, Path), ("X-App-User" = String, Header)),
+    params(("fid" = i32, Path), ("X-App-User" = String, Header), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier answer: the token of this answer then covers that write too")),
     request_body = HurricaneChanges,
-    responses((status = 200, description = "The changed observation", body = Hurricane), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
+    responses((status = 200, description = "The changed observation", body = Hurricane, headers(("X-Read-Token" = String, description = "Opaque position of this write (16 hex digits): send it as the X-Read-Token header of later requests to see this write"))), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn update(
     State(db): State<Db>,
     Path(fid): Path<String>,
     headers: HeaderMap,
     body: Result<Json<HurricaneChanges>, JsonRejection>,
-) -> Result<Json<Hurricane>, ApiError> {
+) -> Result<(HeaderMap, Json<Hurricane>), ApiError> {
     let fid: i32 = parse("fid", &fid)?;
     let user = app_user(&headers)?;
+    let session = write_session(&db, &headers)?;
     let Json(changes) = body?;
-    let row = blocking(db, move |db| db.update_observation(&user, fid, &changes)).await?;
-    Ok(Json(row))
+    if changes.is_empty() {
+        return Err(
+            Error::InvalidInput("changes: expected at least one field to change".into()).into(),
+        );
+    }
+    changes.validate()?;
+    let (row, token) = write(session, user, move |c| update_observation(c, fid, &changes)).await?;
+    Ok((token, Json(row)))
 }
 
 #[utoipa::path(delete, path = "/hurricanes/{fid}", tag = "observations",
-    params(("fid" = i32, Path), ("X-App-User" = String, Header)),
-    responses((status = 204, description = "Deleted"), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
+    params(("fid" = i32, Path), ("X-App-User" = String, Header), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier answer: the token of this answer then covers that write too")),
+    responses((status = 204, description = "Deleted", headers(("X-Read-Token" = String, description = "Opaque position of this write (16 hex digits): send it as the X-Read-Token header of later requests to see this write"))), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn remove(
     State(db): State<Db>,
     Path(fid): Path<String>,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, HeaderMap), ApiError> {
     let fid: i32 = parse("fid", &fid)?;
     let user = app_user(&headers)?;
-    blocking(db, move |db| db.delete_observation(&user, fid)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let session = write_session(&db, &headers)?;
+    let ((), token) = write(session, user, move |c| delete_observation(c, fid)).await?;
+    Ok((StatusCode::NO_CONTENT, token))
+}
+
+// ---- writes ------------------------------------------------------------------------
+//
+// The library's `Db::insert_observation` and friends, inside a `Session`'s transaction
+// (so the commit's position comes back as a token). The handlers validate first.
+
+fn insert_observation(
+    conn: &mut PgConnection,
+    new: &NewHurricane,
+) -> hurricane_db::Result<Hurricane> {
+    Ok(diesel::insert_into(hurricanes::table)
+        .values(new)
+        .returning(Hurricane::as_returning())
+        .get_result(conn)?)
+}
+
+fn update_observation(
+    conn: &mut PgConnection,
+    fid: i32,
+    changes: &HurricaneChanges,
+) -> hurricane_db::Result<Hurricane> {
+    diesel::update(hurricanes::table.find(fid))
+        .set(changes)
+        .returning(Hurricane::as_returning())
+        .get_result(conn)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("observation with FID {fid}")))
+}
+
+fn delete_observation(conn: &mut PgConnection, fid: i32) -> hurricane_db::Result<()> {
+    match diesel::delete(hurricanes::table.find(fid)).execute(conn)? {
+        0 => Err(Error::NotFound(format!("observation with FID {fid}"))),
+        _ => Ok(()),
+    }
 }
 
 // ---- plumbing ----------------------------------------------------------------------
 
 /// Runs Diesel's blocking work on tokio's blocking threads, so a slow query or a wait
-/// for a pooled connection never stalls the async workers serving other requests.
-async fn blocking<T, F>(db: Db, work: F) -> Result<T, ApiError>
+/// for a pooled connection (or for a standby to catch up) never stalls the async
+/// workers serving other requests.
+async fn blocking<T, F>(work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Db) -> hurricane_db::Result<T> + Send + 'static,
+    F: FnOnce() -> hurricane_db::Result<T> + Send + 'static,
 {
-    match tokio::task::spawn_blocking(move || work(&db)).await {
+    match tokio::task::spawn_blocking(work).await {
         Ok(result) => result.map_err(ApiError::Db),
         Err(join) => {
             tracing::error!("database work failed: {join}");
@@ -451,6 +534,71 @@ where
             ))
         }
     }
+}
+
+/// Header of a write's answer, and of a read (or write) that must see that write.
+const READ_TOKEN: &str = "x-read-token";
+const READ_TOKEN_EXPECTED: &str = "X-Read-Token: expected the token from a write's response";
+
+/// The session of the request's `X-Read-Token`, if it sent one: a read through it sees
+/// the write that token came from. A malformed token (or one sent twice) is 400.
+fn read_session(db: &Db, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
+    let mut tokens = headers.get_all(READ_TOKEN).iter();
+    let Some(token) = tokens.next() else {
+        return Ok(None);
+    };
+    if tokens.next().is_some() {
+        return Err(bad("X-Read-Token: expected at most once"));
+    }
+    // Exactly what a write hands out (the library's parser would also take a sign).
+    let token = token.to_str().map_err(|_| bad(READ_TOKEN_EXPECTED))?;
+    if token.len() != 16 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad(READ_TOKEN_EXPECTED));
+    }
+    db.session_from_token(token)
+        .map(Some)
+        .map_err(|_| bad(READ_TOKEN_EXPECTED))
+}
+
+/// The session a write commits in: the request's (so the answer's token is the later
+/// of the two positions), else a new one.
+fn write_session(db: &Db, headers: &HeaderMap) -> Result<Session, ApiError> {
+    Ok(read_session(db, headers)?.unwrap_or_else(|| db.session()))
+}
+
+/// Runs the read `f` off the async workers. With a session (the request sent a
+/// token): a READ ONLY transaction on a standby that has replayed the session's write,
+/// else on the primary. Without: one statement wherever reads go (`Db::read_one`).
+async fn read<T, F>(db: Db, after: Option<Session>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: Fn(&mut PgConnection) -> hurricane_db::Result<T> + Send + 'static,
+{
+    blocking(move || match after {
+        Some(session) => session.read(&f),
+        None => db.read_one(&f),
+    })
+    .await
+}
+
+/// Runs the write `f` in a transaction of `session` that the audit trail attributes to
+/// `user`, off the async workers; returns its value and the `X-Read-Token` header
+/// for the answer (absent only if the commit's position could not be read).
+async fn write<T, F>(mut session: Session, user: String, f: F) -> Result<(T, HeaderMap), ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut PgConnection) -> hurricane_db::Result<T> + Send + 'static,
+{
+    blocking(move || {
+        let value = session.transaction_as(&user, f)?;
+        let mut headers = HeaderMap::new();
+        if let Some(token) = session.token() {
+            let token = HeaderValue::from_str(&token).expect("hex digits are a header value");
+            headers.insert(READ_TOKEN, token);
+        }
+        Ok((value, headers))
+    })
+    .await
 }
 
 /// The end user a write is made for, from the `X-App-User` header.

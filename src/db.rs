@@ -492,7 +492,14 @@ impl Db {
         if let Some(user) = app_user {
             check_app_user(user)?;
         }
-        let conn = self.begin(Access::ReadWrite)?;
+        // The flush position taken after COMMIT covers the commit only if COMMIT
+        // waited for its local flush: on a server with synchronous_commit = off, this
+        // transaction raises it to `local` (never lowers a stronger setting).
+        let conn = self.begin_sql(
+            "BEGIN READ WRITE; SELECT set_config('hurricane_db.app_user', '', true); \
+             SELECT set_config('synchronous_commit', 'local', true) \
+             WHERE current_setting('synchronous_commit') = 'off'",
+        )?;
         run_in(conn, Access::ReadWrite, app_user, true, f)
     }
 
@@ -542,7 +549,7 @@ impl Db {
     /// A connection inside a fresh transaction. A connection found dead here (at
     /// checkout or BEGIN) is discarded and the next one tried: nothing has run yet.
     fn begin(&self, access: Access) -> Result<PooledConn> {
-        let sql = match access {
+        self.begin_sql(match access {
             // A write transaction first clears the audit trail's app user for itself:
             // behind a transaction-pooling proxy the server connection may carry a
             // value another client set at session level, which must never be recorded
@@ -554,7 +561,11 @@ impl Db {
                 "BEGIN READ WRITE; SELECT set_config('hurricane_db.app_user', '', true)"
             }
             Access::ReadOnly => "BEGIN READ ONLY",
-        };
+        })
+    }
+
+    /// [`Db::begin`] with the BEGIN batch given.
+    fn begin_sql(&self, sql: &str) -> Result<PooledConn> {
         let attempts = self.pool.state().max_size + 1;
         let mut last = None;
         for _ in 0..attempts {

@@ -135,7 +135,7 @@ impl Session {
 /// Parses a token made by [`Session::token`].
 pub(crate) fn parse_token(token: &str) -> Result<Lsn> {
     let t = token.trim();
-    if t.len() != 16 {
+    if t.len() != 16 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::InvalidInput(
             "read-your-writes token: expected 16 hex digits".into(),
         ));
@@ -156,6 +156,7 @@ mod tests {
         assert_eq!(parse_token(&format!("{:016x}", lsn.0)).unwrap(), lsn);
         assert!(Lsn::parse("nope").is_err());
         assert!(parse_token("123").is_err());
+        assert!(parse_token("+123456789abcdef").is_err());
         assert!(Lsn::parse("0/1").unwrap() < Lsn::parse("1/0").unwrap());
     }
 }

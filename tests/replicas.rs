@@ -184,3 +184,28 @@ fn with_replay_paused_a_session_read_falls_back_to_the_primary_within_the_bound(
             .unwrap();
     }
 }
+
+/// On a server that commits asynchronously (the throwaway test cluster runs with
+/// synchronous_commit off), a session's commits still each get a position past the
+/// previous one: the session raises synchronous_commit to `local` for itself.
+#[test]
+fn session_positions_advance_with_every_commit_even_with_asynchronous_commit() {
+    let t = hurricane_db::testing::TestDb::new();
+    t.db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    let mut session = t.db.session();
+    let mut last = None;
+    for w in 0..20 {
+        session
+            .transaction_as("positions", |c| {
+                diesel::update(hurricanes::table.find(1))
+                    .set(hurricanes::wind_kts.eq(w))
+                    .execute(c)?;
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+        let now = session.last_commit().expect("a position after a commit");
+        assert!(last.is_none_or(|l| now > l), "{last:?} then {now:?}");
+        last = Some(now);
+    }
+}

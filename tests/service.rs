@@ -96,6 +96,56 @@ impl Server {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// GET with query parameters and an `X-Read-Token` header.
+    fn get_token(&self, path: &str, query: &[(&str, &str)], token: &str) -> (u16, Value) {
+        let request = self
+            .agent
+            .get(self.url(path))
+            .query_pairs(query.iter().copied())
+            .header("X-Read-Token", token);
+        answer(request.call())
+    }
+
+    /// PATCH as alice, with `token` as `X-Read-Token` if given: status, body and the
+    /// answer's `X-Read-Token`.
+    fn patch_token(
+        &self,
+        fid: i32,
+        body: &Value,
+        token: Option<&str>,
+    ) -> (u16, Value, Option<String>) {
+        let mut request = self
+            .agent
+            .patch(self.url(&format!("/hurricanes/{fid}")))
+            .header("X-App-User", "alice");
+        if let Some(token) = token {
+            request = request.header("X-Read-Token", token);
+        }
+        answer_with_token(request.send_json(body))
+    }
+}
+
+/// [`answer`] and the answer's `X-Read-Token` header, if any.
+fn answer_with_token(
+    response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> (u16, Value, Option<String>) {
+    let response = response.expect("an HTTP answer");
+    let token = response
+        .headers()
+        .get("x-read-token")
+        .map(|v| v.to_str().unwrap().to_string());
+    let (status, body) = answer(Ok(response));
+    (status, body, token)
+}
+
+/// A write's token: 16 hex digits, as a number (to compare positions).
+fn position(token: &str) -> u64 {
+    assert!(
+        token.len() == 16 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "token {token:?}: expected 16 hex digits"
+    );
+    u64::from_str_radix(token, 16).unwrap()
 }
 
 /// Status and JSON body (`Null` when empty); every body must be JSON.
@@ -715,4 +765,229 @@ fn hostile_inputs_are_json_4xx_fast_and_leave_the_pool_free() {
     .get_result(&mut observer)
     .unwrap();
     assert_eq!(busy.n, 0);
+}
+
+/// Issue 10 point 3: every write answers with `X-Read-Token`; every read takes it.
+/// (No standbys here: the reads with a token run on the primary; the routing itself is
+/// `service_reads_its_own_writes_through_standbys`.)
+#[test]
+fn writes_answer_with_a_read_token_and_reads_take_it() {
+    let t = TestDb::new();
+    t.db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    let server = Server::start(t.db.clone());
+
+    let (status, body, token) = server.patch_token(1, &json!({"wind_kts": 77}), None);
+    assert_eq!(status, 200, "{body}");
+    let token = token.expect("a PATCH answers with X-Read-Token");
+    let first = position(&token);
+    let (status, body) = server.get_token("/hurricanes/1", &[], &token);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["wind_kts"], 77);
+
+    // Every read route takes it.
+    for (path, query) in [
+        ("/hurricanes", &[("btid", "1")][..]),
+        ("/storms", &[][..]),
+        (
+            "/storms/near",
+            &[("lat", "25.5"), ("lon", "-80.3"), ("km", "10")][..],
+        ),
+        ("/storms/1/track", &[][..]),
+    ] {
+        let (status, body) = server.get_token(path, query, &token);
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.to_string().contains("wind_kts\":77"), "{path}: {body}");
+    }
+
+    // A malformed token is 400 JSON, on reads and writes, and the write is not made.
+    let expected = "X-Read-Token: expected the token from a write's response";
+    for bad in ["nope", "", "123", "0123456789abcdef0", "+123456789abcdef"] {
+        let (status, body) = server.get_token("/hurricanes/1", &[], bad);
+        assert_eq!(status, 400, "{bad:?}: {body}");
+        assert_eq!(error(&body), expected, "{bad:?}");
+        let (status, body) = server.get_token("/hurricanes", &[("btid", "1")], bad);
+        assert_eq!((status, error(&body)), (400, expected), "{bad:?}");
+    }
+    let edits = t.db.history(1).unwrap().len();
+    let (status, body, answered) = server.patch_token(1, &json!({"wind_kts": 5}), Some("nope"));
+    assert_eq!((status, error(&body), answered), (400, expected, None));
+    assert_eq!(t.db.observation(1).unwrap().wind_kts, 77);
+    assert_eq!(t.db.history(1).unwrap().len(), edits, "no edit recorded");
+    let twice = server
+        .agent
+        .get(server.url("/hurricanes/1"))
+        .header("X-Read-Token", &token)
+        .header("X-Read-Token", &token)
+        .call();
+    let (status, body) = answer(twice);
+    assert_eq!(
+        (status, error(&body)),
+        (400, "X-Read-Token: expected at most once")
+    );
+    // A failed write answers with no token.
+    let (status, _, answered) = server.patch_token(424242, &json!({"wind_kts": 5}), None);
+    assert_eq!((status, answered), (404, None));
+
+    // A write sent with a token answers with the later position: one token to keep.
+    // (Never earlier; not always later here: this test cluster commits asynchronously,
+    // so the flushed position can stay put for a commit or two.)
+    let (status, _, second) = server.patch_token(1, &json!({"wind_kts": 78}), Some(&token));
+    assert_eq!(status, 200);
+    let second = second.unwrap();
+    assert!(position(&second) >= first, "{second} after {token}");
+    let ahead = "7fffffffffffffff";
+    let (status, _, kept) = server.patch_token(1, &json!({"wind_kts": 79}), Some(ahead));
+    assert_eq!((status, kept.as_deref()), (200, Some(ahead)));
+
+    // POST and DELETE answer with one too; a read with DELETE's token sees the delete.
+    let post = server
+        .agent
+        .post(server.url("/hurricanes"))
+        .header("X-App-User", "alice")
+        .send_json(serde_json::to_value(sample_observation(2)).unwrap());
+    let (status, body, created) = answer_with_token(post);
+    assert_eq!(status, 201, "{body}");
+    let created = created.expect("a POST answers with X-Read-Token");
+    assert!(position(&created) >= position(&second));
+    let (status, body) = server.get_token("/hurricanes/2", &[], &created);
+    assert_eq!((status, body["name"].as_str()), (200, Some("ANDREW")));
+    let delete = server
+        .agent
+        .delete(server.url("/hurricanes/2"))
+        .header("X-App-User", "alice")
+        .header("X-Read-Token", &created)
+        .call();
+    let (status, body, deleted) = answer_with_token(delete);
+    assert_eq!((status, body), (204, Value::Null));
+    let deleted = deleted.expect("a DELETE answers with X-Read-Token");
+    assert!(position(&deleted) >= position(&created));
+    let (status, _) = server.get_token("/hurricanes/2", &[], &deleted);
+    assert_eq!(status, 404);
+}
+
+/// `/openapi.json` documents the header: a request parameter of every read and write,
+/// a response header of every write.
+#[test]
+fn openapi_documents_the_read_token() {
+    let t = TestDb::new();
+    let server = Server::start(t.db.clone());
+    let (status, doc) = server.get("/openapi.json");
+    assert_eq!(status, 200);
+    let operations = [
+        ("/hurricanes/{fid}", "get", None),
+        ("/hurricanes", "get", None),
+        ("/storms", "get", None),
+        ("/storms/near", "get", None),
+        ("/storms/{btid}/track", "get", None),
+        ("/hurricanes", "post", Some("201")),
+        ("/hurricanes/{fid}", "patch", Some("200")),
+        ("/hurricanes/{fid}", "delete", Some("204")),
+    ];
+    for (path, method, answer) in operations {
+        let operation = &doc["paths"][path][method];
+        let params = operation["parameters"].as_array().unwrap();
+        let param = params
+            .iter()
+            .find(|p| p["name"] == "X-Read-Token")
+            .unwrap_or_else(|| panic!("{method} {path}: no X-Read-Token in {params:?}"));
+        assert_eq!(param["in"], "header", "{method} {path}");
+        assert_eq!(param["required"], false, "{method} {path}");
+        assert_eq!(
+            param["schema"]["pattern"], "^[0-9a-fA-F]{16}$",
+            "{method} {path}"
+        );
+        if let Some(status) = answer {
+            let header = &operation["responses"][status]["headers"]["X-Read-Token"];
+            assert_eq!(
+                header["schema"]["type"], "string",
+                "{method} {path}: {header}"
+            );
+        }
+    }
+}
+
+/// Issue 10 point 3 over HTTP: a browser that sends back the token of its write sees
+/// that write, also when reads go to standbys; without it, reads right after a write
+/// sometimes show the old value.
+#[test]
+fn service_reads_its_own_writes_through_standbys() {
+    let topo = hurricane_db::testing::topology(2);
+    let db = Db::connect_with(
+        &topo.primary_url(),
+        DbOptions::default()
+            .pool_size(4)
+            .read_urls(topo.read_urls()),
+    )
+    .unwrap();
+    assert_eq!(db.read_servers().len(), 2);
+    db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    topo.wait_replayed(Duration::from_secs(10)).unwrap();
+    let server = Server::start(db.clone());
+
+    let rounds = 200;
+    let (mut with_token, mut without) = (0, 0);
+    let mut token: Option<String> = None;
+    for i in 0..rounds {
+        let w = (i % 150) as i64;
+        let (status, body, answered) =
+            server.patch_token(1, &json!({ "wind_kts": w }), token.as_deref());
+        assert_eq!(status, 200, "{body}");
+        token = Some(answered.expect("a PATCH answers with X-Read-Token"));
+        let (status, body) = server.get_token("/hurricanes/1", &[], token.as_deref().unwrap());
+        assert_eq!(status, 200, "{body}");
+        if body["wind_kts"] != w {
+            with_token += 1;
+        }
+        // Another write, then a read without the token.
+        let w2 = ((i + 7) % 150) as i64;
+        let (status, body) = server.patch(1, Some("alice"), &json!({ "wind_kts": w2 }));
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = server.get("/hurricanes/1");
+        assert_eq!(status, 200, "{body}");
+        if body["wind_kts"] != w2 {
+            without += 1;
+        }
+    }
+    println!(
+        "service read-your-writes through standbys: with token {with_token} misses of \
+         {rounds}; without {without} of {rounds} ({:.0}%)",
+        without as f64 * 100.0 / rounds as f64
+    );
+    assert_eq!(with_token, 0);
+
+    // With replay paused on both standbys the difference is certain: a plain read is
+    // served by a standby and shows the old value; one with the token waits at most
+    // `ryw_wait` (200 ms) for a standby, then reads on the primary.
+    let replay = |sql: &str| {
+        for standby in &topo.standbys {
+            let mut c = PgConnection::establish(&standby.url(&topo.database)).unwrap();
+            diesel::sql_query(sql).execute(&mut c).unwrap();
+        }
+    };
+    topo.wait_replayed(Duration::from_secs(10)).unwrap();
+    replay("SELECT pg_wal_replay_pause()");
+    let (_, before) = server.get("/hurricanes/1");
+    let (status, _, paused_token) = server.patch_token(1, &json!({ "wind_kts": 151 }), None);
+    assert_eq!(status, 200);
+    let (status, stale) = server.get("/hurricanes/1");
+    assert_eq!(status, 200);
+    let started = Instant::now();
+    let (status, fresh) = server.get_token("/hurricanes/1", &[], &paused_token.unwrap());
+    let took = started.elapsed();
+    replay("SELECT pg_wal_replay_resume()");
+    println!(
+        "replay paused: without token wind {} (a standby), with token wind {} in {:.0} ms \
+         (the primary)",
+        stale["wind_kts"],
+        fresh["wind_kts"],
+        took.as_secs_f64() * 1e3
+    );
+    assert_eq!(
+        stale["wind_kts"], before["wind_kts"],
+        "plain reads go to standbys"
+    );
+    assert_eq!((status, &fresh["wind_kts"]), (200, &json!(151)));
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }
