@@ -579,6 +579,14 @@ impl Db {
                 Err(e) => return Err(e.into()),
             }
         }
+        if last.as_ref().is_some_and(is_on_standby) {
+            return Err(Error::Connection(format!(
+                "{}: every connection lands on a standby (in recovery), which takes no \
+                 writes; list every node that may be primary in DATABASE_URL with \
+                 target_session_attrs=read-write",
+                self.server
+            )));
+        }
         Err(Error::ConnectionLost(format!(
             "every pooled connection to {} failed at BEGIN; last: {}",
             self.server,

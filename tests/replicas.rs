@@ -209,3 +209,35 @@ fn session_positions_advance_with_every_commit_even_with_asynchronous_commit() {
         last = Some(now);
     }
 }
+
+/// A writer pool whose connections land on a standby fails at BEGIN, before any of
+/// the caller's code runs, with a message that says what to configure.
+#[test]
+fn a_writer_on_a_standby_fails_at_begin_and_says_why() {
+    let topo = topology(1);
+    let db = Db::connect_with(
+        &topo.standbys[0].url(&topo.database),
+        DbOptions::default().pool_size(2),
+    )
+    .unwrap();
+    let mut ran = false;
+    let started = Instant::now();
+    let err = db
+        .transaction(|_| {
+            ran = true;
+            Ok::<_, Error>(())
+        })
+        .unwrap_err();
+    println!(
+        "writer on a standby: {err} ({:.0} ms)",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    assert!(!ran, "the closure never ran");
+    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("target_session_attrs=read-write"),
+        "{err}"
+    );
+    // Reads work there.
+    assert!(db.read(in_recovery).unwrap());
+}
