@@ -95,10 +95,9 @@ use axum::{Json, Router};
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
-use diesel::{OptionalExtension, QueryDsl, RunQueryDsl, SelectableHelper};
 use hurricane_db::ingest::{self, LoadOptions};
+use hurricane_db::observations;
 use hurricane_db::queries::{self, Filter, NearStorm, Order, Page, Place, Radius, StormFilter};
-use hurricane_db::schema::hurricanes;
 use hurricane_db::{
     Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane, Session, Storm,
 };
@@ -430,7 +429,7 @@ async fn create(
     let Json(new) = body?;
     // Refused before a connection or a transaction is taken.
     new.validate()?;
-    let (row, token) = write(session, user, move |c| insert_observation(c, &new)).await?;
+    let (row, token) = write(session, user, move |c| observations::insert(c, &new)).await?;
     let location = format!("/hurricanes/{}", row.fid);
     Ok((
         StatusCode::CREATED,
@@ -454,13 +453,11 @@ async fn update(
     let user = app_user(&headers)?;
     let session = write_session(&db, &headers)?;
     let Json(changes) = body?;
-    if changes.is_empty() {
-        return Err(
-            Error::InvalidInput("changes: expected at least one field to change".into()).into(),
-        );
-    }
-    changes.validate()?;
-    let (row, token) = write(session, user, move |c| update_observation(c, fid, &changes)).await?;
+    observations::check_changes(&changes)?;
+    let (row, token) = write(session, user, move |c| {
+        observations::update(c, fid, &changes)
+    })
+    .await?;
     Ok((token, Json(row)))
 }
 
@@ -475,43 +472,8 @@ async fn remove(
     let fid: i32 = parse("fid", &fid)?;
     let user = app_user(&headers)?;
     let session = write_session(&db, &headers)?;
-    let ((), token) = write(session, user, move |c| delete_observation(c, fid)).await?;
+    let ((), token) = write(session, user, move |c| observations::delete(c, fid)).await?;
     Ok((StatusCode::NO_CONTENT, token))
-}
-
-// ---- writes ------------------------------------------------------------------------
-//
-// The library's `Db::insert_observation` and friends, inside a `Session`'s transaction
-// (so the commit's position comes back as a token). The handlers validate first.
-
-fn insert_observation(
-    conn: &mut PgConnection,
-    new: &NewHurricane,
-) -> hurricane_db::Result<Hurricane> {
-    Ok(diesel::insert_into(hurricanes::table)
-        .values(new)
-        .returning(Hurricane::as_returning())
-        .get_result(conn)?)
-}
-
-fn update_observation(
-    conn: &mut PgConnection,
-    fid: i32,
-    changes: &HurricaneChanges,
-) -> hurricane_db::Result<Hurricane> {
-    diesel::update(hurricanes::table.find(fid))
-        .set(changes)
-        .returning(Hurricane::as_returning())
-        .get_result(conn)
-        .optional()?
-        .ok_or_else(|| Error::NotFound(format!("observation with FID {fid}")))
-}
-
-fn delete_observation(conn: &mut PgConnection, fid: i32) -> hurricane_db::Result<()> {
-    match diesel::delete(hurricanes::table.find(fid)).execute(conn)? {
-        0 => Err(Error::NotFound(format!("observation with FID {fid}"))),
-        _ => Ok(()),
-    }
 }
 
 // ---- plumbing ----------------------------------------------------------------------

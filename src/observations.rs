@@ -1,5 +1,10 @@
 //! Attributed single-observation writes, so every service does not rewrite them.
+//!
+//! The free functions run on a connection inside the caller's transaction (a
+//! [`crate::Session`]'s, say); the `Db` methods wrap them in one attributed
+//! transaction each. Values are checked before any connection is taken.
 
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
 use crate::db::Db;
@@ -7,19 +12,51 @@ use crate::error::{Error, Result};
 use crate::models::{Hurricane, HurricaneChanges, NewHurricane};
 use crate::schema::hurricanes;
 
+/// Inserts one observation on `conn`. Call [`NewHurricane::validate`] first.
+pub fn insert(conn: &mut PgConnection, new: &NewHurricane) -> Result<Hurricane> {
+    Ok(diesel::insert_into(hurricanes::table)
+        .values(new)
+        .returning(Hurricane::as_returning())
+        .get_result(conn)?)
+}
+
+/// Applies `changes` to observation `fid` on `conn`; [`Error::NotFound`] if there is
+/// none. Call [`check_changes`] first.
+pub fn update(conn: &mut PgConnection, fid: i32, changes: &HurricaneChanges) -> Result<Hurricane> {
+    diesel::update(hurricanes::table.find(fid))
+        .set(changes)
+        .returning(Hurricane::as_returning())
+        .get_result(conn)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("observation with FID {fid}")))
+}
+
+/// Deletes observation `fid` on `conn`; [`Error::NotFound`] if there is none.
+pub fn delete(conn: &mut PgConnection, fid: i32) -> Result<()> {
+    match diesel::delete(hurricanes::table.find(fid)).execute(conn)? {
+        0 => Err(Error::NotFound(format!("observation with FID {fid}"))),
+        _ => Ok(()),
+    }
+}
+
+/// A changeset that changes something and whose values fit their columns.
+pub fn check_changes(changes: &HurricaneChanges) -> Result<()> {
+    if changes.is_empty() {
+        return Err(Error::InvalidInput(
+            "changes: expected at least one field to change".into(),
+        ));
+    }
+    changes.validate()
+}
+
 impl Db {
     /// Inserts one observation; the audit trail names `app_user`.
     /// A taken FID is [`Error::UniqueViolation`], an impossible value
-    /// [`Error::CheckViolation`].
+    /// [`Error::InvalidInput`] (checked here) or [`Error::CheckViolation`].
     pub fn insert_observation(&self, app_user: &str, new: &NewHurricane) -> Result<Hurricane> {
         // Refuse a bad value before a connection or a transaction is taken.
         new.validate()?;
-        self.transaction_as(app_user, |conn| {
-            Ok(diesel::insert_into(hurricanes::table)
-                .values(new)
-                .returning(Hurricane::as_returning())
-                .get_result(conn)?)
-        })
+        self.transaction_as(app_user, |conn| insert(conn, new))
     }
 
     /// Applies `changes` to observation `fid`; the audit trail names `app_user` (and
@@ -30,30 +67,13 @@ impl Db {
         fid: i32,
         changes: &HurricaneChanges,
     ) -> Result<Hurricane> {
-        if changes.is_empty() {
-            return Err(Error::InvalidInput(
-                "changes: expected at least one field to change".into(),
-            ));
-        }
-        changes.validate()?;
-        self.transaction_as(app_user, |conn| {
-            diesel::update(hurricanes::table.find(fid))
-                .set(changes)
-                .returning(Hurricane::as_returning())
-                .get_result(conn)
-                .optional()?
-                .ok_or_else(|| Error::NotFound(format!("observation with FID {fid}")))
-        })
+        check_changes(changes)?;
+        self.transaction_as(app_user, |conn| update(conn, fid, changes))
     }
 
     /// Deletes observation `fid`; the audit trail keeps its last values and names
     /// `app_user`. A writer login gets [`Error::PermissionDenied`].
     pub fn delete_observation(&self, app_user: &str, fid: i32) -> Result<()> {
-        self.transaction_as(app_user, |conn| {
-            match diesel::delete(hurricanes::table.find(fid)).execute(conn)? {
-                0 => Err(Error::NotFound(format!("observation with FID {fid}"))),
-                _ => Ok(()),
-            }
-        })
+        self.transaction_as(app_user, |conn| delete(conn, fid))
     }
 }
