@@ -283,8 +283,8 @@ async fn one(
     params(
         ("name" = Option<String>, Query, description = "Storm name; * and ? are wildcards; case ignored; at most 64 characters"),
         ("year_from" = Option<i32>, Query), ("year_to" = Option<i32>, Query),
-        ("time_from" = Option<String>, Query, description = "RFC 3339 time, UTC"),
-        ("time_to" = Option<String>, Query, description = "RFC 3339 time, UTC"),
+        ("time_from" = Option<String>, Query, description = "A date (2005-08-25, 00:00 UTC) or an RFC 3339 time"),
+        ("time_to" = Option<String>, Query, description = "A date (2005-08-25, 00:00 UTC) or an RFC 3339 time"),
         ("basin" = Option<Vec<String>>, Query, description = "Repeat for any of several", explode = true),
         ("cat" = Option<Vec<String>>, Query, description = "Repeat for any of several", explode = true),
         ("min_wind" = Option<i16>, Query), ("max_wind" = Option<i16>, Query),
@@ -632,7 +632,14 @@ from_str_params! {
     i64 => "expected a whole number",
     f64 => "expected a number",
     BigDecimal => "expected a decimal number",
-    DateTime<Utc> => "expected an RFC 3339 time such as 2005-08-29T11:10:00Z",
+}
+
+impl Param for DateTime<Utc> {
+    const EXPECTED: &'static str =
+        "expected a date such as 2005-08-25 or an RFC 3339 time such as 2005-08-29T11:10:00Z";
+    fn parse(text: &str) -> Option<Self> {
+        queries::parse_time(text).ok()
+    }
 }
 
 impl Param for Order {

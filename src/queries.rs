@@ -63,11 +63,12 @@ pub struct Filter {
     /// Storm name, case-insensitive; `*` matches any run of characters, `?` one.
     #[cfg_attr(feature = "cli", arg(long))]
     pub name: Option<String>,
-    /// Observations at or after this time (RFC 3339, e.g. 2005-08-25T00:00:00Z).
-    #[cfg_attr(feature = "cli", arg(long))]
+    /// Observations at or after this time: RFC 3339 (2005-08-25T06:00:00Z) or a plain
+    /// date (2005-08-25, meaning 00:00 UTC).
+    #[cfg_attr(feature = "cli", arg(long, value_parser = parse_time_arg))]
     pub time_from: Option<DateTime<Utc>>,
-    /// Observations at or before this time.
-    #[cfg_attr(feature = "cli", arg(long))]
+    /// Observations at or before this time (same forms).
+    #[cfg_attr(feature = "cli", arg(long, value_parser = parse_time_arg))]
     pub time_to: Option<DateTime<Utc>>,
     /// First year included.
     #[cfg_attr(feature = "cli", arg(long))]
@@ -134,6 +135,50 @@ pub struct Page<T> {
 
 /// Turns a user pattern into ILIKE: `*` -> `%`, `?` -> `_`, and `%`, `_`, `\`
 /// taken literally.
+/// A time as analysts write it: RFC 3339 (`2005-08-29T11:10:00Z`) or a plain date
+/// (`2005-08-25`, meaning 00:00 UTC that day).
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
+    let t = text.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(t) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|dt| dt.and_utc())
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "time \"{t}\": expected a date such as 2005-08-25 or an RFC 3339 time such as \
+                 2005-08-29T11:10:00Z"
+            ))
+        })
+}
+
+#[cfg(feature = "cli")]
+fn parse_time_arg(text: &str) -> std::result::Result<DateTime<Utc>, String> {
+    parse_time(text).map_err(|e| e.to_string())
+}
+
+/// A basin as stored (`North Atlantic`), whatever the case it was typed in.
+pub fn basin_name(text: &str) -> String {
+    text.split_whitespace()
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A category code as stored (`H5`, `TS`), whatever the case it was typed in.
+pub fn cat_code(text: &str) -> String {
+    text.trim().to_uppercase()
+}
+
 /// Longest name pattern a search accepts: an `ILIKE` pattern costs time with its
 /// length on every row it is matched against.
 pub const MAX_PATTERN_CHARS: usize = 64;
@@ -306,10 +351,10 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
         q = q.filter(h::timestamp.lt(year_start(y + 1)?));
     }
     if !f.basins.is_empty() {
-        q = q.filter(h::basin.eq_any(f.basins.clone()));
+        q = q.filter(h::basin.eq_any(f.basins.iter().map(|b| basin_name(b)).collect::<Vec<_>>()));
     }
     if !f.cats.is_empty() {
-        q = q.filter(h::cat.eq_any(f.cats.clone()));
+        q = q.filter(h::cat.eq_any(f.cats.iter().map(|c| cat_code(c)).collect::<Vec<_>>()));
     }
     if let Some(w) = f.min_wind {
         q = q.filter(h::wind_kts.ge(w));
@@ -491,7 +536,7 @@ pub fn storms(conn: &mut PgConnection, f: &StormFilter) -> Result<Vec<Storm>> {
         q = q.filter(s::year.le(y));
     }
     if !f.basins.is_empty() {
-        q = q.filter(s::basin.eq_any(f.basins.clone()));
+        q = q.filter(s::basin.eq_any(f.basins.iter().map(|b| basin_name(b)).collect::<Vec<_>>()));
     }
     if let Some(w) = f.min_wind {
         q = q.filter(s::peak_wind_kts.ge(w));

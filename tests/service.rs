@@ -991,3 +991,41 @@ fn service_reads_its_own_writes_through_standbys() {
     assert_eq!((status, &fresh["wind_kts"]), (200, &json!(151)));
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
+
+/// Issue 11 point 4 through HTTP: codes and names in any case, a plain date.
+#[test]
+fn filters_forgive_case_and_take_a_plain_date() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let count = |query: &[(&str, &str)]| -> usize {
+        let (status, body) = server.get_with("/hurricanes", query);
+        assert_eq!(status, 200, "{body}");
+        body["items"].as_array().unwrap().len()
+    };
+    let exact = count(&[
+        ("basin", "North Atlantic"),
+        ("cat", "H5"),
+        ("limit", "10000"),
+    ]);
+    let typed = count(&[
+        ("basin", "north atlantic"),
+        ("cat", "h5"),
+        ("limit", "10000"),
+    ]);
+    assert!(exact > 0);
+    assert_eq!(typed, exact);
+    let date = count(&[
+        ("time_from", "2005-08-25"),
+        ("time_to", "2005-08-31"),
+        ("limit", "10000"),
+    ]);
+    let rfc = count(&[
+        ("time_from", "2005-08-25T00:00:00Z"),
+        ("time_to", "2005-08-31T00:00:00Z"),
+        ("limit", "10000"),
+    ]);
+    assert!(date > 0);
+    assert_eq!(date, rfc);
+    let (status, body) = server.get_with("/hurricanes", &[("time_from", "2005-13-01")]);
+    assert_eq!(status, 400, "{body}");
+}

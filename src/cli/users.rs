@@ -74,6 +74,18 @@ fn password_for(name: &str) -> Result<String> {
 
 pub fn history(db: &Db, fid: i32) -> Result<()> {
     let edits = db.history(fid)?;
+    // Like `track` for an unknown storm: an FID that is not there and never was.
+    if edits.is_empty() {
+        match db.observation(fid) {
+            Err(Error::NotFound(_)) => {
+                return Err(Error::NotFound(format!(
+                    "observation with FID {fid} (no row and no edits)"
+                )))
+            }
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+    }
     for e in &edits {
         println!("{}", e.describe());
     }
