@@ -366,7 +366,7 @@ fn unreadable_requests_are_400_and_refused_values_422() {
         (&[("limit", "5"), ("limit", "6")], "limit: expected at most once"),
         (
             &[("time_from", "yesterday")],
-            "time_from \"yesterday\": expected an RFC 3339 time such as 2005-08-29T11:10:00Z",
+            "time_from \"yesterday\": expected a date such as 2005-08-25 or an RFC 3339 time such as 2005-08-29T11:10:00Z",
         ),
     ];
     for (query, message) in cases {
