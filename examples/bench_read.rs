@@ -45,38 +45,14 @@ const SELECT: &str = "SELECT fid, \"timestamp\", btid, name, lat, long, wind_kts
 /// Untimed calls per thread before a timed run (connections opened, statements prepared).
 const WARM_UP: usize = 200;
 
+#[path = "common/bench_args.rs"]
+mod bench_args;
+use bench_args::parse_args;
+
 type AnyResult<T> = Result<T, Box<dyn Error>>;
 
-struct Args {
-    seconds: f64,
-    runs: usize,
-    iters: usize,
-}
-
-fn parse_args() -> AnyResult<Args> {
-    let mut parsed = Args {
-        seconds: 10.0,
-        runs: 3,
-        iters: 2000,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--seconds" => parsed.seconds = value("--seconds")?.parse()?,
-            "--runs" => parsed.runs = value("--runs")?.parse()?,
-            "--iters" => parsed.iters = value("--iters")?.parse()?,
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    if parsed.seconds.is_nan() || parsed.seconds < 1.0 || parsed.runs == 0 || parsed.iters < 100 {
-        return Err("expected --seconds >= 1, --runs >= 1, --iters >= 100".into());
-    }
-    Ok(parsed)
-}
-
 fn main() -> AnyResult<()> {
-    let args = parse_args()?;
+    let args = parse_args(2000)?;
     let cluster = hurricane_db::testing::cluster();
     let target = TestDb::new();
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join(REAL);

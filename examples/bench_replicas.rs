@@ -50,38 +50,14 @@ const APP_USER: &str = "bench_replicas";
 /// A write not replayed after this long is an error, not a number.
 const REPLAY_GIVE_UP: Duration = Duration::from_secs(10);
 
+#[path = "common/bench_args.rs"]
+mod bench_args;
+use bench_args::{parse_args, Args};
+
 type AnyResult<T> = Result<T, Box<dyn Error>>;
 
-struct Args {
-    seconds: f64,
-    runs: usize,
-    iters: usize,
-}
-
-fn parse_args() -> AnyResult<Args> {
-    let mut parsed = Args {
-        seconds: 10.0,
-        runs: 3,
-        iters: 1000,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--seconds" => parsed.seconds = value("--seconds")?.parse()?,
-            "--runs" => parsed.runs = value("--runs")?.parse()?,
-            "--iters" => parsed.iters = value("--iters")?.parse()?,
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    if parsed.seconds.is_nan() || parsed.seconds < 1.0 || parsed.runs == 0 || parsed.iters < 100 {
-        return Err("expected --seconds >= 1, --runs >= 1, --iters >= 100".into());
-    }
-    Ok(parsed)
-}
-
 fn main() -> AnyResult<()> {
-    let args = parse_args()?;
+    let args = parse_args(1000)?;
     let topo = topology(2);
     let primary_url = topo.primary_url();
     let read_urls = topo.read_urls();
