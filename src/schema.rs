@@ -1,6 +1,29 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    basins (name) {
+        #[max_length = 16]
+        name -> Varchar,
+        #[max_length = 2]
+        code -> Varchar,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    categories (code) {
+        #[max_length = 2]
+        code -> Varchar,
+        meaning -> Text,
+        saffir_simpson -> Nullable<Int2>,
+        wind_min_kts -> Nullable<Int2>,
+        wind_max_kts -> Nullable<Int2>,
+        #[max_length = 2]
+        hurdat2_status -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
     edits (id) {
         id -> Int8,
         table_name -> Text,
@@ -51,4 +74,9 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(edits, hurricanes, storms,);
+diesel::joinable!(hurricanes -> basins (basin));
+diesel::joinable!(hurricanes -> categories (cat));
+diesel::joinable!(storms -> basins (basin));
+diesel::joinable!(storms -> categories (peak_cat));
+
+diesel::allow_tables_to_appear_in_same_query!(basins, categories, edits, hurricanes, storms,);
