@@ -75,7 +75,8 @@
 //! header, a malformed `X-Read-Token`, a body that is not JSON). 422: it was read, but
 //! its values are refused (wrong JSON types or missing fields, a limit out of range, a
 //! latitude of 95, a NUL byte, a value too long for its column, a value the server
-//! finds malformed (SQLSTATE class 22), an empty change). 404 no such row or storm; 409
+//! finds malformed (SQLSTATE class 22), an empty change, a `cat` or `basin` that the
+//! `categories` or `basins` table does not list: the message names the valid ones). 404 no such row or storm; 409
 //! a duplicate FID; 403 the database login may not do this; 415 a body sent without
 //! `Content-Type: application/json`; 503 the database is unreachable, went away, or no
 //! pooled connection came free in time; 500 anything else.
@@ -429,7 +430,7 @@ async fn create(
     let Json(new) = body?;
     // Refused before a connection or a transaction is taken.
     new.validate()?;
-    let (row, token) = write(session, user, move |c| observations::insert(c, &new)).await?;
+    let (row, token) = write(&db, session, user, move |c| observations::insert(c, &new)).await?;
     let location = format!("/hurricanes/{}", row.fid);
     Ok((
         StatusCode::CREATED,
@@ -454,7 +455,7 @@ async fn update(
     let session = write_session(&db, &headers)?;
     let Json(changes) = body?;
     observations::check_changes(&changes)?;
-    let (row, token) = write(session, user, move |c| {
+    let (row, token) = write(&db, session, user, move |c| {
         observations::update(c, fid, &changes)
     })
     .await?;
@@ -472,7 +473,7 @@ async fn remove(
     let fid: i32 = parse("fid", &fid)?;
     let user = app_user(&headers)?;
     let session = write_session(&db, &headers)?;
-    let ((), token) = write(session, user, move |c| observations::delete(c, fid)).await?;
+    let ((), token) = write(&db, session, user, move |c| observations::delete(c, fid)).await?;
     Ok((StatusCode::NO_CONTENT, token))
 }
 
@@ -546,13 +547,22 @@ where
 /// Runs the write `f` in a transaction of `session` that the audit trail attributes to
 /// `user`, off the async workers; returns its value and the `X-Read-Token` header
 /// for the answer (absent only if the commit's position could not be read).
-async fn write<T, F>(mut session: Session, user: String, f: F) -> Result<(T, HeaderMap), ApiError>
+async fn write<T, F>(
+    db: &Db,
+    mut session: Session,
+    user: String,
+    f: F,
+) -> Result<(T, HeaderMap), ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut PgConnection) -> hurricane_db::Result<T> + Send + 'static,
 {
+    let db = db.clone();
     blocking(move || {
-        let value = session.transaction_as(&user, f)?;
+        // An unknown cat or basin: the message lists the valid ones (one read).
+        let value = session
+            .transaction_as(&user, f)
+            .map_err(|e| db.with_valid_codes(e))?;
         let mut headers = HeaderMap::new();
         if let Some(token) = session.token() {
             let token = HeaderValue::from_str(&token).expect("hex digits are a header value");
@@ -688,6 +698,7 @@ impl IntoResponse for ApiError {
                     | Error::InvalidValue { .. }
                     | Error::CheckViolation { .. }
                     | Error::NotNullViolation { .. }
+                    | Error::UnknownCode { .. }
                     | Error::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     Error::AlreadyExists(_)
                     | Error::UniqueViolation { .. }

@@ -62,6 +62,27 @@ pub enum Error {
         source: DbError,
     },
 
+    /// A value is not one of the codes of a reference table: the foreign key from
+    /// `hurricanes.cat` to `categories` (or `basin` to `basins`) refused it (23503),
+    /// e.g. a CAT of `Q9`. The caller's mistake, like [`Error::CheckViolation`]; a
+    /// service answers 422. `codes` lists the valid values when known ([`crate::Db`]'s
+    /// write methods fill it in with one read after the failed transaction; from
+    /// inside a transaction it stays empty and the message names the table to consult).
+    #[error("{}", unknown_code_message(column, value, table, codes))]
+    UnknownCode {
+        /// The refused column, e.g. `cat`.
+        column: String,
+        /// The value as sent.
+        value: String,
+        /// The reference table that lists the valid values, e.g. `categories`.
+        table: String,
+        /// The valid values, in order; empty when not looked up.
+        codes: Vec<String>,
+        /// The database error.
+        #[source]
+        source: DbError,
+    },
+
     /// A CHECK constraint refused the row: physically impossible values (23514).
     #[error("check constraint {constraint} refused the row: {message}")]
     CheckViolation {
@@ -250,10 +271,19 @@ impl Error {
                 message,
                 source,
             },
-            DatabaseErrorKind::ForeignKeyViolation => Error::ForeignKeyViolation {
-                constraint,
-                message,
-                source,
+            DatabaseErrorKind::ForeignKeyViolation => match unknown_code(&constraint, info) {
+                Some((column, value, table)) => Error::UnknownCode {
+                    column,
+                    value,
+                    table,
+                    codes: Vec::new(),
+                    source,
+                },
+                None => Error::ForeignKeyViolation {
+                    constraint,
+                    message,
+                    source,
+                },
             },
             DatabaseErrorKind::CheckViolation => Error::CheckViolation {
                 constraint,
@@ -280,6 +310,39 @@ impl Error {
                 source: Some(source),
             },
         }
+    }
+}
+
+/// Foreign keys from a column to a reference table of codes (migration 000006):
+/// constraint, column, reference table.
+const REFERENCE_KEYS: &[(&str, &str, &str)] = &[
+    ("hurricanes_cat_fkey", "cat", "categories"),
+    ("hurricanes_basin_fkey", "basin", "basins"),
+    ("storms_peak_cat_fkey", "peak_cat", "categories"),
+    ("storms_basin_fkey", "basin", "basins"),
+];
+
+/// (column, value, table) when a reference key refused a row: the value comes from
+/// the server's detail, `Key (cat)=(Q9) is not present in table "categories".`
+fn unknown_code(
+    constraint: &str,
+    info: &dyn DatabaseErrorInformation,
+) -> Option<(String, String, String)> {
+    let &(_, column, table) = REFERENCE_KEYS.iter().find(|(c, _, _)| *c == constraint)?;
+    let detail = info.details()?;
+    let rest = detail.strip_prefix(&format!("Key ({column})=("))?;
+    let value = &rest[..rest.rfind(") is not present")?];
+    Some((column.to_string(), value.to_string(), table.to_string()))
+}
+
+fn unknown_code_message(column: &str, value: &str, table: &str, codes: &[String]) -> String {
+    if codes.is_empty() {
+        format!("{column} \"{value}\": not a value of the {table} table (SELECT * FROM {table} lists them)")
+    } else {
+        format!(
+            "{column} \"{value}\": expected one of {} (the {table} table)",
+            codes.join(", ")
+        )
     }
 }
 

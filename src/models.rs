@@ -1,4 +1,5 @@
-//! Rust types for rows of `hurricanes`: read, insert and partial update.
+//! Rust types for rows of `hurricanes` (read, insert and partial update), of the
+//! derived `storms` summary and of the reference tables `categories` and `basins`.
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-use crate::schema::{hurricanes, storms};
+use crate::schema::{basins, categories, hurricanes, storms};
 
 /// One observation as stored. Numerics stay exact `BigDecimal`s (1.140175 stays
 /// 1.140175); `pressure` is `None` when it was not measured.
@@ -330,4 +331,39 @@ pub struct Storm {
     pub min_pressure: Option<i16>,
     /// Category at peak wind.
     pub peak_cat: String,
+}
+
+/// One category code (`categories`): the closed set `hurricanes.cat` and
+/// `storms.peak_cat` draw from. Read-only for every login; changed by migrations.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = categories, primary_key(code), check_for_backend(diesel::pg::Pg))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Category {
+    /// The code as written in the IHW file's CAT column, e.g. `H3`, `TS`, `E`.
+    pub code: String,
+    /// What the code means, e.g. "major hurricane, Saffir-Simpson category 3, 96-112 kt".
+    pub meaning: String,
+    /// Saffir-Simpson category 1..5 for `H1`..`H5`; `None` for the other codes.
+    pub saffir_simpson: Option<i16>,
+    /// Lowest sustained wind by definition, knots; `None` without a lower bound or
+    /// for codes not defined by wind (a definition, not a constraint on rows).
+    pub wind_min_kts: Option<i16>,
+    /// Highest sustained wind by definition, knots; `None` without an upper bound.
+    pub wind_max_kts: Option<i16>,
+    /// The NOAA HURDAT2 status the code comes from (`HU` for `H1`..`H5`, `EX` for `E`, ...).
+    pub hurdat2_status: Option<String>,
+}
+
+/// One ocean basin (`basins`): the closed set `hurricanes.basin` and `storms.basin`
+/// draw from. Read-only for every login; changed by migrations.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = basins, primary_key(name), check_for_backend(diesel::pg::Pg))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Basin {
+    /// The name as written in the IHW file's BASIN column, e.g. `North Atlantic`.
+    pub name: String,
+    /// Two-letter NOAA code, the prefix of HURDAT2 storm ids (`AL`, `EP`).
+    pub code: String,
+    /// The waters the basin covers and who tracks them.
+    pub description: String,
 }

@@ -39,6 +39,23 @@ pub fn delete(conn: &mut PgConnection, fid: i32) -> Result<()> {
     }
 }
 
+/// The values of reference table `table` (`categories` or `basins`), in order.
+pub fn valid_codes(conn: &mut PgConnection, table: &str) -> Result<Vec<String>> {
+    match table {
+        "categories" => Ok(crate::queries::categories(conn)?
+            .into_iter()
+            .map(|c| c.code)
+            .collect()),
+        "basins" => Ok(crate::queries::basins(conn)?
+            .into_iter()
+            .map(|b| b.name)
+            .collect()),
+        other => Err(Error::InvalidInput(format!(
+            "table \"{other}\": expected categories or basins"
+        ))),
+    }
+}
+
 /// A changeset that changes something and whose values fit their columns.
 pub fn check_changes(changes: &HurricaneChanges) -> Result<()> {
     if changes.is_empty() {
@@ -52,11 +69,42 @@ pub fn check_changes(changes: &HurricaneChanges) -> Result<()> {
 impl Db {
     /// Inserts one observation; the audit trail names `app_user`.
     /// A taken FID is [`Error::UniqueViolation`], an impossible value
-    /// [`Error::InvalidInput`] (checked here) or [`Error::CheckViolation`].
+    /// [`Error::InvalidInput`] (checked here) or [`Error::CheckViolation`], a `cat`
+    /// or `basin` the reference tables do not list [`Error::UnknownCode`] with the
+    /// valid codes.
     pub fn insert_observation(&self, app_user: &str, new: &NewHurricane) -> Result<Hurricane> {
         // Refuse a bad value before a connection or a transaction is taken.
         new.validate()?;
         self.transaction_as(app_user, |conn| insert(conn, new))
+            .map_err(|e| self.with_valid_codes(e))
+    }
+
+    /// Completes an [`Error::UnknownCode`] (whose transaction has ended) with the
+    /// valid codes, read from its reference table; returns any other error as it is.
+    /// Costs one read, on the error path only. Services that write with the free
+    /// functions call it on the error of their transaction.
+    pub fn with_valid_codes(&self, e: Error) -> Error {
+        match e {
+            Error::UnknownCode {
+                column,
+                value,
+                table,
+                codes,
+                source,
+            } if codes.is_empty() => {
+                let codes = self
+                    .read_one(|conn| valid_codes(conn, &table))
+                    .unwrap_or_default();
+                Error::UnknownCode {
+                    column,
+                    value,
+                    table,
+                    codes,
+                    source,
+                }
+            }
+            e => e,
+        }
     }
 
     /// Applies `changes` to observation `fid`; the audit trail names `app_user` (and
@@ -69,6 +117,7 @@ impl Db {
     ) -> Result<Hurricane> {
         check_changes(changes)?;
         self.transaction_as(app_user, |conn| update(conn, fid, changes))
+            .map_err(|e| self.with_valid_codes(e))
     }
 
     /// Deletes observation `fid`; the audit trail keeps its last values and names

@@ -11,8 +11,8 @@ use diesel::sql_types::{BigInt, Double, Int2, Int4, Text};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::models::{Hurricane, Storm};
-use crate::schema::{hurricanes, storms};
+use crate::models::{Basin, Category, Hurricane, Storm};
+use crate::schema::{basins, categories, hurricanes, storms};
 
 /// Largest page a search returns.
 pub const MAX_LIMIT: i64 = 10_000;
@@ -819,4 +819,21 @@ impl crate::db::Db {
     pub fn track(&self, btid: i16) -> Result<Vec<Hurricane>> {
         self.read_one(|conn| track(conn, btid))
     }
+}
+
+/// Every category code with its meaning (the `categories` table), by code. Readers
+/// and writers may read it; the codes are the only values `hurricanes.cat` accepts.
+pub fn categories(conn: &mut PgConnection) -> Result<Vec<Category>> {
+    Ok(categories::table
+        .order(categories::code)
+        .select(Category::as_select())
+        .load(conn)?)
+}
+
+/// Every basin (the `basins` table), by name: the only values `hurricanes.basin` accepts.
+pub fn basins(conn: &mut PgConnection) -> Result<Vec<Basin>> {
+    Ok(basins::table
+        .order(basins::name)
+        .select(Basin::as_select())
+        .load(conn)?)
 }

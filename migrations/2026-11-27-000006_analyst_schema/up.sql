@@ -120,12 +120,12 @@ DECLARE
     bad_cats   text;
     bad_basins text;
 BEGIN
-    SELECT string_agg(format('"%s" (%s rows)', cat, n), ', ' ORDER BY cat)
+    SELECT string_agg(format('"%s" (%s row%s)', cat, n, CASE WHEN n = 1 THEN '' ELSE 's' END), ', ' ORDER BY cat)
     INTO bad_cats
     FROM (SELECT h.cat, count(*) AS n FROM public.hurricanes h
           WHERE NOT EXISTS (SELECT FROM public.categories c WHERE c.code = h.cat)
           GROUP BY h.cat) x;
-    SELECT string_agg(format('"%s" (%s rows)', basin, n), ', ' ORDER BY basin)
+    SELECT string_agg(format('"%s" (%s row%s)', basin, n, CASE WHEN n = 1 THEN '' ELSE 's' END), ', ' ORDER BY basin)
     INTO bad_basins
     FROM (SELECT h.basin, count(*) AS n FROM public.hurricanes h
           WHERE NOT EXISTS (SELECT FROM public.basins b WHERE b.name = h.basin)

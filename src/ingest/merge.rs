@@ -2,7 +2,7 @@
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::encode::CopyFormat;
 use crate::error::{Error, Result};
@@ -77,6 +77,49 @@ pub(super) fn prepare(conn: &mut PgConnection) -> Result<Target> {
     )
     .execute(conn)?;
     Ok(Target::Staging)
+}
+
+#[derive(QueryableByName)]
+struct Code {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    value: String,
+}
+
+#[derive(QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = Bool)]
+    flag: bool,
+}
+
+/// The valid CAT and BASIN values, in one query on the reference tables; `None` on
+/// a database migrated only up to 000005 (no reference tables, nothing to check).
+pub(super) fn codes(conn: &mut PgConnection) -> Result<Option<super::parse::Codes>> {
+    let exists: Flag = diesel::sql_query(
+        "SELECT to_regclass('public.categories') IS NOT NULL \
+         AND to_regclass('public.basins') IS NOT NULL AS flag",
+    )
+    .get_result(conn)?;
+    if !exists.flag {
+        return Ok(None);
+    }
+    let rows: Vec<Code> = diesel::sql_query(
+        "SELECT 'cat' AS kind, code::text AS value FROM public.categories \
+         UNION ALL SELECT 'basin', name::text FROM public.basins",
+    )
+    .load(conn)?;
+    let mut codes = super::parse::Codes::default();
+    for row in rows {
+        match row.kind.as_str() {
+            "cat" => codes.cats.push(row.value),
+            _ => codes.basins.push(row.value),
+        }
+    }
+    // Bytewise, for binary search (and the same order in every message).
+    codes.cats.sort();
+    codes.basins.sort();
+    Ok(Some(codes))
 }
 
 /// Runs the COPY, with `write` producing the data while it streams.

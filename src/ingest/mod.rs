@@ -260,6 +260,7 @@ pub fn load_reader(
         None => None,
     };
     let target = merge::prepare(conn)?;
+    let codes = merge::codes(conn)?;
     let state = RefCell::new(Stream {
         reader: Some(
             csv::ReaderBuilder::new()
@@ -272,6 +273,7 @@ pub fn load_reader(
         options,
         quarantine: quarantine.as_mut(),
         fids: FidSet::default(),
+        codes,
         rows: 0,
         rejected: 0,
         errors: Vec::new(),
@@ -404,6 +406,9 @@ struct Stream<'a, R: Read> {
     options: &'a LoadOptions,
     quarantine: Option<&'a mut Quarantine>,
     fids: FidSet,
+    /// The valid CAT and BASIN values; `None` on a database from before the
+    /// reference tables (migration 000006), which has no closed set to check.
+    codes: Option<parse::Codes>,
     rows: u64,
     rejected: u64,
     errors: Vec<RowError>,
@@ -446,6 +451,9 @@ impl<R: Read> Stream<'_, R> {
             let t = Instant::now();
             let line = record.position().map_or(0, |p| p.line());
             let checked = parse::parse_record(line, &record).and_then(|o| {
+                if let Some(codes) = &self.codes {
+                    codes.check(line, &record, &o)?;
+                }
                 if self.fids.insert(o.fid) {
                     Ok(o)
                 } else {

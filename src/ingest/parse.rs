@@ -47,7 +47,12 @@ impl RowError {
         }
     }
 
-    fn field(line: u64, column: &'static str, value: &[u8], expected: impl Into<String>) -> Self {
+    pub(crate) fn field(
+        line: u64,
+        column: &'static str,
+        value: &[u8],
+        expected: impl Into<String>,
+    ) -> Self {
         // A runaway value is shown by its start only: the report stays readable and
         // small however long the field.
         const SHOWN: usize = 40;
@@ -105,6 +110,38 @@ pub(crate) struct Observation<'a> {
     pub cat: &'a str,
     pub basin: &'a str,
     pub shape_length: Decimal<'a>,
+}
+
+/// The closed sets CAT and BASIN draw from, read from the database at the start of
+/// a load (the `categories` and `basins` tables), so the database stays the
+/// authority and the loader refuses an unknown code at its line, before COPY.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Codes {
+    /// `categories.code`, sorted.
+    pub cats: Vec<String>,
+    /// `basins.name`, sorted.
+    pub basins: Vec<String>,
+}
+
+impl Codes {
+    /// Checks CAT and BASIN of a parsed row. Codes are compared exactly: the IHW
+    /// file writes them upper case, and a `h5` is refused (with a hint), not guessed.
+    pub(crate) fn check(&self, line: u64, record: &csv::ByteRecord, o: &Observation<'_>) -> Result<(), RowError> {
+        for (column, index, value, set, table) in [
+            ("CAT", 11, o.cat, &self.cats, "categories"),
+            ("BASIN", 12, o.basin, &self.basins, "basins"),
+        ] {
+            if set.binary_search_by(|c| c.as_str().cmp(value)).is_err() {
+                let mut expected = format!("expected one of {} (the {table} table", set.join(", "));
+                if let Some(near) = set.iter().find(|c| c.eq_ignore_ascii_case(value.trim())) {
+                    expected.push_str(&format!("; codes are case-sensitive: \"{near}\"?"));
+                }
+                expected.push(')');
+                return Err(RowError::field(line, column, &record[index], expected));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Checks the header line (after a BOM was stripped): names first, so a misspelt
