@@ -1,5 +1,5 @@
 -- Back to 000005 exactly: the comments as they were (2 of 11 hurricanes columns, 3 of
--- 11 edits columns, 2 of 10 storms columns, and the three table comments), no foreign
+-- 10 edits columns, 2 of 10 storms columns, and the three table comments), no foreign
 -- keys, no reference tables. Rows are not touched.
 
 COMMENT ON TABLE public.hurricanes IS 'IHW hurricane track observations, one row per FID';

@@ -126,7 +126,12 @@ pub(crate) struct Codes {
 impl Codes {
     /// Checks CAT and BASIN of a parsed row. Codes are compared exactly: the IHW
     /// file writes them upper case, and a `h5` is refused (with a hint), not guessed.
-    pub(crate) fn check(&self, line: u64, record: &csv::ByteRecord, o: &Observation<'_>) -> Result<(), RowError> {
+    pub(crate) fn check(
+        &self,
+        line: u64,
+        record: &csv::ByteRecord,
+        o: &Observation<'_>,
+    ) -> Result<(), RowError> {
         for (column, index, value, set, table) in [
             ("CAT", 11, o.cat, &self.cats, "categories"),
             ("BASIN", 12, o.basin, &self.basins, "basins"),
