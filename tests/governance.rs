@@ -583,6 +583,29 @@ fn catalog_invariants() {
     assert!(!f.writer_delete && !f.writer_truncate && !f.reader_insert);
     assert_eq!(f.audit_triggers, 4);
     assert!(f.definer);
+
+    // The reference tables (migration 000006): SELECT for both groups, nothing else,
+    // nothing for PUBLIC.
+    #[derive(QueryableByName)]
+    struct Grants {
+        #[diesel(sql_type = Text)]
+        grants: String,
+    }
+    let g: Grants = diesel::sql_query(
+        "SELECT string_agg(format('%s %s %s', r, t, p), '; ' ORDER BY r, t, p) AS grants \
+         FROM (VALUES ('hurricane_writer'), ('hurricane_reader'), ('public')) AS roles(r) \
+         CROSS JOIN (VALUES ('categories'), ('basins')) AS tables(t) \
+         CROSS JOIN (VALUES ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), \
+                            ('REFERENCES'), ('TRIGGER')) AS privs(p) \
+         WHERE has_table_privilege(r, t, p)",
+    )
+    .get_result(&mut *t.db.conn().unwrap())
+    .unwrap();
+    assert_eq!(
+        g.grants,
+        "hurricane_reader basins SELECT; hurricane_reader categories SELECT; \
+         hurricane_writer basins SELECT; hurricane_writer categories SELECT"
+    );
 }
 
 /// Issue 10 point 5: a value left at session level on a shared server connection (as

@@ -540,6 +540,31 @@ fn post_with_an_impossible_latitude_is_422() {
     assert_eq!(count(&t.db), 0);
 }
 
+/// Issue 11 point 3: a cat or basin the reference tables do not list is the caller's
+/// mistake (422), and the answer lists the valid values.
+#[test]
+fn an_unknown_cat_or_basin_is_422_with_the_valid_codes() {
+    let t = TestDb::new();
+    let server = Server::start(t.db.clone());
+    let mut new = serde_json::to_value(sample_observation(8)).unwrap();
+    new["cat"] = json!("Q9");
+    let (status, body) = server.post(Some("alice"), &new);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        error(&body),
+        "cat \"Q9\": expected one of DB, E, ET, H1, H2, H3, H4, H5, L, PT, SD, SS, ST, TD, TS, W (the categories table)"
+    );
+    assert_eq!(count(&t.db), 0);
+    new["cat"] = json!("H5");
+    assert_eq!(server.post(Some("alice"), &new).0, 201);
+    let (status, body) = server.patch(8, Some("alice"), &json!({"basin": "Atlantis"}));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        error(&body),
+        "basin \"Atlantis\": expected one of Eastern Pacific, North Atlantic (the basins table)"
+    );
+}
+
 #[test]
 fn patch_changes_wind_and_the_audit_trail_names_the_user() {
     let t = with_sample();
