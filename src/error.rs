@@ -71,11 +71,11 @@ pub enum Error {
     #[error("{}", unknown_code_message(column, value, table, codes))]
     UnknownCode {
         /// The refused column, e.g. `cat`.
-        column: String,
+        column: &'static str,
         /// The value as sent.
         value: String,
         /// The reference table that lists the valid values, e.g. `categories`.
-        table: String,
+        table: &'static str,
         /// The valid values, in order; empty when not looked up.
         codes: Vec<String>,
         /// The database error.
@@ -327,12 +327,12 @@ const REFERENCE_KEYS: &[(&str, &str, &str)] = &[
 fn unknown_code(
     constraint: &str,
     info: &dyn DatabaseErrorInformation,
-) -> Option<(String, String, String)> {
+) -> Option<(&'static str, String, &'static str)> {
     let &(_, column, table) = REFERENCE_KEYS.iter().find(|(c, _, _)| *c == constraint)?;
     let detail = info.details()?;
     let rest = detail.strip_prefix(&format!("Key ({column})=("))?;
     let value = &rest[..rest.rfind(") is not present")?];
-    Some((column.to_string(), value.to_string(), table.to_string()))
+    Some((column, value.to_string(), table))
 }
 
 fn unknown_code_message(column: &str, value: &str, table: &str, codes: &[String]) -> String {

@@ -93,7 +93,7 @@ impl Db {
                 source,
             } if codes.is_empty() => {
                 let codes = self
-                    .read_one(|conn| valid_codes(conn, &table))
+                    .read_one(|conn| valid_codes(conn, table))
                     .unwrap_or_default();
                 Error::UnknownCode {
                     column,

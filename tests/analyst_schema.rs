@@ -281,16 +281,13 @@ fn the_library_and_the_database_refuse_an_unknown_cat() {
     });
     match raw {
         Err(Error::UnknownCode {
-            ref column,
+            column,
             ref value,
-            ref table,
+            table,
             ref source,
             ..
         }) => {
-            assert_eq!(
-                (column.as_str(), value.as_str(), table.as_str()),
-                ("cat", "Q9", "categories")
-            );
+            assert_eq!((column, value.as_str(), table), ("cat", "Q9", "categories"));
             let diesel::result::Error::DatabaseError(kind, info) = source else {
                 panic!("{source:?}")
             };
