@@ -36,9 +36,10 @@ pub struct Hurricane {
     pub wind_kts: i16,
     /// Central pressure in millibars (800 to 1100); `None` when not measured.
     pub pressure: Option<i16>,
-    /// Category code, at most 2 characters: `H1`..`H5`, `TS`, `TD`, `E`, `L`, ...
+    /// Category code: `H1`..`H5`, `TS`, `TD`, `E`, `L`, ...; one of the `categories`
+    /// table (anything else is [`Error::UnknownCode`]).
     pub cat: String,
-    /// Ocean basin name, e.g. `North Atlantic`, at most 16 characters.
+    /// Ocean basin name, e.g. `North Atlantic`; one of the `basins` table.
     pub basin: String,
     /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
     #[serde(deserialize_with = "bounded_decimal")]
@@ -72,9 +73,10 @@ pub struct NewHurricane {
     pub wind_kts: i16,
     /// Central pressure in millibars (800 to 1100); `None` when not measured.
     pub pressure: Option<i16>,
-    /// Category code, at most 2 characters: `H1`..`H5`, `TS`, `TD`, `E`, `L`, ...
+    /// Category code: `H1`..`H5`, `TS`, `TD`, `E`, `L`, ...; one of the `categories`
+    /// table (anything else is [`Error::UnknownCode`]).
     pub cat: String,
-    /// Ocean basin name, e.g. `North Atlantic`, at most 16 characters.
+    /// Ocean basin name, e.g. `North Atlantic`; one of the `basins` table.
     pub basin: String,
     /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
     #[serde(deserialize_with = "bounded_decimal")]
