@@ -1,9 +1,9 @@
-//! Issue 5 point 6: the example JSON service (`examples/service.rs`) over real HTTP.
+//! Issue 5 point 6: the example JSON service (`examples/service/main.rs`) over real HTTP.
 //!
 //! Each test gets its own database and its own server on a free port, on a tokio
 //! runtime the test owns, and talks to it with a blocking HTTP client. No mocks.
 
-#[path = "../examples/service.rs"]
+#[path = "../examples/service/main.rs"]
 #[allow(dead_code)]
 mod service;
 
@@ -1053,4 +1053,112 @@ fn filters_forgive_case_and_take_a_plain_date() {
     assert_eq!(date, rfc);
     let (status, body) = server.get_with("/hurricanes", &[("time_from", "2005-13-01")]);
     assert_eq!(status, 400, "{body}");
+}
+
+/// GET returning status, content type, Content-Security-Policy and the body as text.
+fn get_text(server: &Server, path: &str) -> (u16, String, Option<String>, String) {
+    let mut response = server.agent.get(server.url(path)).call().unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let (content_type, csp) = (
+        header("content-type").unwrap_or_default(),
+        header("content-security-policy"),
+    );
+    let status = response.status().as_u16();
+    (
+        status,
+        content_type,
+        csp,
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+#[test]
+fn the_storm_browser_and_its_pictures_come_from_the_service() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let katrina = queries::storms(
+        &mut t.connect(),
+        &StormFilter {
+            name: Some("KATRINA".into()),
+            year_from: Some(2005),
+            year_to: Some(2005),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let btid = katrina[0].btid;
+
+    // The page, its script and style: same-origin only, nothing inline.
+    let (status, content_type, csp, html) = get_text(&server, "/");
+    assert_eq!((status, content_type.as_str()), (200, "text/html; charset=utf-8"));
+    let csp = csp.expect("a Content-Security-Policy");
+    assert!(csp.starts_with("default-src 'none'; script-src 'self';"), "{csp}");
+    assert!(!html.contains("http://") && !html.contains("https://"), "{html}");
+    assert!(html.contains(r#"<script src="/assets/app.js" defer></script>"#));
+    for (path, kind) in [
+        ("/assets/app.js", "text/javascript; charset=utf-8"),
+        ("/assets/app.css", "text/css; charset=utf-8"),
+    ] {
+        let (status, content_type, _, body) = get_text(&server, path);
+        assert_eq!((status, content_type.as_str()), (200, kind), "{path}");
+        assert!(!body.contains("http://") && !body.contains("https://"), "{path}");
+    }
+
+    // The pictures are the library's SVG, served as images.
+    let pictures = [
+        (
+            format!("/storms/{btid}/track.svg"),
+            hurricane_db::plot::track_map(&mut t.connect(), &[btid]).unwrap(),
+        ),
+        (
+            format!("/storms/{btid}/intensity.svg"),
+            hurricane_db::plot::intensity_chart(&mut t.connect(), btid).unwrap(),
+        ),
+        (
+            "/seasons/2005.svg?basin=north%20atlantic".to_string(),
+            hurricane_db::plot::season_map(&mut t.connect(), 2005, Some("North Atlantic")).unwrap(),
+        ),
+    ];
+    for (path, expected) in pictures {
+        let (status, content_type, csp, body) = get_text(&server, &path);
+        assert_eq!((status, content_type.as_str()), (200, "image/svg+xml"), "{path}");
+        assert!(csp.is_some(), "{path}");
+        assert!(body.contains("<svg"), "{path}");
+        assert_eq!(body, expected, "{path}");
+    }
+    let (_, _, _, map) = get_text(&server, &format!("/storms/{btid}/track.svg"));
+    assert!(map.contains("KATRINA 2005"), "the title names the storm");
+
+    // Errors are JSON, as everywhere.
+    let (status, body) = server.get("/storms/7777/track.svg");
+    assert_eq!((status, error(&body)), (404, "not found: storm with BTID 7777"));
+    let (status, body) = server.get("/storms/7777/intensity.svg");
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = server.get("/seasons/1700.svg");
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = server.get("/seasons/20x5.svg");
+    assert_eq!(status, 400, "{body}");
+    assert!(error(&body).starts_with("year \"20x5\""), "{body}");
+    let (status, body) = server.get("/seasons/2005.png");
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = server.get("/seasons/2005.svg?colour=red");
+    assert_eq!((status, error(&body)), (400, "unknown parameter \"colour\""));
+    let (status, body) = server.get("/storms/abc/track.svg");
+    assert_eq!(status, 400, "{body}");
+
+    // The OpenAPI description lists the pictures as SVG.
+    let (_, api) = server.get("/openapi.json");
+    for path in [
+        "/storms/{btid}/track.svg",
+        "/storms/{btid}/intensity.svg",
+        "/seasons/{year}.svg",
+    ] {
+        let ok = &api["paths"][path]["get"]["responses"]["200"]["content"];
+        assert!(ok.get("image/svg+xml").is_some(), "{path}: {ok}");
+    }
 }

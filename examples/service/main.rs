@@ -29,6 +29,10 @@
 //! | `POST /hurricanes` | 201, `X-Read-Token` and the new observation (body: all fields) |
 //! | `PATCH /hurricanes/{fid}` | 200, `X-Read-Token` and the changed observation (body: the fields to change) |
 //! | `DELETE /hurricanes/{fid}` | 204 and `X-Read-Token` |
+//! | `GET /storms/{btid}/track.svg` | a map of the storm's track (SVG; takes `X-Read-Token`) |
+//! | `GET /storms/{btid}/intensity.svg` | wind and pressure over time (SVG; takes `X-Read-Token`) |
+//! | `GET /seasons/{year}.svg?basin=` | every track of a season on one map (SVG; takes `X-Read-Token`) |
+//! | `GET /` | the storm browser: an HTML page to search storms and see their pictures |
 //! | `GET /openapi.json` | the OpenAPI 3.1 description of these routes |
 //!
 //! `/hurricanes` takes `name` (`*` and `?` are wildcards), `year_from`, `year_to`,
@@ -104,6 +108,8 @@ use hurricane_db::{
 };
 use serde::Deserialize;
 
+mod browser;
+
 /// The OpenAPI description of the routes below, generated from their annotations and
 /// the library's types (feature `openapi`); served at `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -112,7 +118,19 @@ use serde::Deserialize;
         title = "hurricane-db service",
         description = "IHW hurricane track observations"
     ),
-    paths(one, search, storms, near, track, create, update, remove),
+    paths(
+        one,
+        search,
+        storms,
+        near,
+        track,
+        create,
+        update,
+        remove,
+        browser::track_svg,
+        browser::intensity_svg,
+        browser::season_svg
+    ),
     components(schemas(
         ErrorBody,
         Hurricane,
@@ -142,6 +160,7 @@ pub fn router(db: Db) -> Router {
         // these lines), so `/storms/near` is never read as a storm.
         .route("/storms/near", get(near))
         .route("/storms/{btid}/track", get(track))
+        .merge(browser::routes())
         .route(
             "/openapi.json",
             get(|| async { Json(<ApiDoc as utoipa::OpenApi>::openapi()) }),
