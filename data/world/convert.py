@@ -14,6 +14,13 @@ Output format (read by src/plot/world.rs), one ring per line after the header:
 Coordinates are integers in hundredths of a degree (longitude x, latitude y); after the
 first point each pair is the difference to the previous point. Points that round to the
 same position as the previous one are dropped.
+
+world-atlas's rings are spherical: some cross the date line (Chukotka, Wrangel Island,
+Fiji) and Antarctica's outer ring goes around the South Pole. Each ring is therefore
+unwrapped (every longitude within 180 degrees of the one before, so Chukotka continues
+past 180 to about 190) and a ring that goes all the way round is closed along the pole.
+The reader draws each ring shifted by -360, 0 and +360 degrees as its frame needs.
+Rings with no area (d3's ring along the pole itself) are dropped.
 """
 import json
 import sys
@@ -45,6 +52,25 @@ def ring_points(arcs, indexes):
     return pts
 
 
+def unwrap(pts):
+    out = []
+    for lon, lat in pts:
+        if out:
+            prev = out[-1][0]
+            lon = prev + ((lon - prev + 180.0) % 360.0 - 180.0)
+        out.append((lon, lat))
+    # A ring around a pole ends a whole turn away from where it started: close it
+    # along the pole.
+    if out and abs(out[-1][0] - out[0][0]) > 180.0:
+        pole = -90.0 if sum(p[1] for p in out) < 0 else 90.0
+        out.append((out[-1][0], pole))
+        out.append((out[0][0], pole))
+    # Centre the ring's longitudes on -180..180.
+    mid = (min(p[0] for p in out) + max(p[0] for p in out)) / 2.0
+    turn = 360.0 * round(mid / 360.0)
+    return [(lon - turn, lat) for lon, lat in out]
+
+
 def main():
     topo = json.load(open(sys.argv[1]))
     arcs = decode_arcs(topo)
@@ -57,7 +83,11 @@ def main():
         polys = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
         for poly in polys:
             for k, ring in enumerate(poly):
-                pts = ring_points(arcs, ring)
+                pts = unwrap(ring_points(arcs, ring))
+                lons = [p[0] for p in pts]
+                lats = [p[1] for p in pts]
+                if max(lons) - min(lons) < 0.01 or max(lats) - min(lats) < 0.01:
+                    continue
                 q = []
                 for lon, lat in pts:
                     p = (round(lon * UNIT), round(lat * UNIT))

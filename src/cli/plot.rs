@@ -126,8 +126,7 @@ pub fn run(db: impl FnOnce() -> Result<Db>, command: PlotCommand) -> Result<()> 
         PlotCommand::PerYear {
             basin, from, to, ..
         } => {
-            let rows =
-                db.read(|conn| plot::load_year_counts(conn, basin.as_deref(), from, to))?;
+            let rows = db.read(|conn| plot::load_year_counts(conn, basin.as_deref(), from, to))?;
             if rows.is_empty() {
                 return Err(Error::NotFound(plot::no_storms_message(
                     basin.as_deref(),
@@ -135,10 +134,8 @@ pub fn run(db: impl FnOnce() -> Result<Db>, command: PlotCommand) -> Result<()> 
                     to,
                 )));
             }
-            let svg = plot::render_per_year_chart(
-                &plot::per_year_title(basin.as_deref(), &rows),
-                &rows,
-            )?;
+            let svg =
+                plot::render_per_year_chart(&plot::per_year_title(basin.as_deref(), &rows), &rows)?;
             let mut years: Vec<i32> = rows.iter().map(|r| r.year).collect();
             years.dedup();
             let storms: i64 = rows.iter().map(|r| r.storms).sum();
@@ -210,22 +207,28 @@ impl PngRenderer {
                 .faces()
                 .any(|f| f.families.iter().any(|(n, _)| n == family))
         };
-        let preferred = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "FreeSans"]
-            .into_iter()
-            .find(|f| has(f))
-            .map(str::to_string)
-            .or_else(|| {
-                fonts
-                    .faces()
-                    .find_map(|f| f.families.first().map(|(n, _)| n.clone()))
-            })
-            .ok_or_else(|| {
-                Error::Render(
-                    "PNG output needs a font and none was found (on Debian: apt-get install \
+        let preferred = [
+            "DejaVu Sans",
+            "Liberation Sans",
+            "Noto Sans",
+            "Arial",
+            "FreeSans",
+        ]
+        .into_iter()
+        .find(|f| has(f))
+        .map(str::to_string)
+        .or_else(|| {
+            fonts
+                .faces()
+                .find_map(|f| f.families.first().map(|(n, _)| n.clone()))
+        })
+        .ok_or_else(|| {
+            Error::Render(
+                "PNG output needs a font and none was found (on Debian: apt-get install \
                      fonts-dejavu-core); .svg output needs none"
-                        .into(),
-                )
-            })?;
+                    .into(),
+            )
+        })?;
         fonts.set_sans_serif_family(preferred.clone());
         let mut options = resvg::usvg::Options {
             font_family: preferred,

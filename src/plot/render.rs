@@ -154,11 +154,15 @@ fn draw_map(
     let mut coast: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut polys: Vec<(Vec<(f64, f64)>, bool)> = Vec::new();
     for ring in world::land() {
-        for shift in [-360.0, 0.0, 360.0] {
-            let (w, e, s, n) = ring.bbox;
-            if w + shift > f.lon_max || e + shift < f.lon_min || s > f.lat_max || n < f.lat_min {
-                continue;
-            }
+        let (w, e, s, n) = ring.bbox;
+        if s > f.lat_max || n < f.lat_min {
+            continue;
+        }
+        // Every whole turn that brings the ring into the frame.
+        let first = ((f.lon_min - e) / 360.0).ceil() as i32;
+        let last = ((f.lon_max - w) / 360.0).floor() as i32;
+        for turn in first..=last {
+            let shift = f64::from(turn) * 360.0;
             let pts: Vec<(f64, f64)> = ring.points.iter().map(|p| (p.0 + shift, p.1)).collect();
             let clipped = geo::clip_polygon(&pts, f);
             if !clipped.is_empty() {
@@ -183,6 +187,12 @@ fn draw_map(
                 .map(|(p, _)| Polygon::new(p.clone(), SEA.filled())),
         )
         .map_err(fail)?;
+    // Pieces smaller than a pixel draw nothing (and a zero-length stroke upsets
+    // renderers).
+    coast.retain(|l| {
+        let first = l.first().map(|p| chart.backend_coord(p));
+        l.iter().any(|p| Some(chart.backend_coord(p)) != first)
+    });
     chart
         .draw_series(
             coast
@@ -211,8 +221,16 @@ fn draw_map(
             .map(|(p, x)| (*x, p.lat, Category::from_code(&p.cat)))
             .filter(|p| p.0.is_finite() && p.1.is_finite())
             .collect();
+        // A segment within one pixel draws nothing (and a zero-length stroke upsets
+        // renderers); its dot is drawn anyway.
+        let segments: Vec<&[(f64, f64, Category)]> = pts
+            .windows(2)
+            .filter(|w| {
+                chart.backend_coord(&(w[0].0, w[0].1)) != chart.backend_coord(&(w[1].0, w[1].1))
+            })
+            .collect();
         chart
-            .draw_series(pts.windows(2).map(|w| {
+            .draw_series(segments.into_iter().map(|w| {
                 PathElement::new(
                     vec![(w[0].0, w[0].1), (w[1].0, w[1].1)],
                     rgb(w[0].2).stroke_width(2),
@@ -227,13 +245,27 @@ fn draw_map(
             .map_err(fail)?;
     }
     if tracks.len() > 1 && tracks.len() <= MAX_NAME_LABELS {
+        // Names at first positions, skipping one that would overlap a name already
+        // placed (about 7 pixels per letter, 14 per line).
         let style = (FONT, 12).into_font().color(&INK);
-        chart
-            .draw_series(tracks.iter().zip(lons).filter_map(|(t, l)| {
-                let (x, p) = (l.first()?, t.points.first()?);
-                Some(Text::new(clean(&t.name), (*x, p.lat), style.clone()))
-            }))
-            .map_err(fail)?;
+        let mut placed: Vec<(i32, i32, i32)> = Vec::new();
+        let mut labels = Vec::new();
+        for (t, l) in tracks.iter().zip(lons) {
+            let (Some(x), Some(p)) = (l.first(), t.points.first()) else {
+                continue;
+            };
+            let name = clean(&t.name);
+            let (px, py) = chart.backend_coord(&(*x, p.lat));
+            let w = 7 * name.chars().count() as i32;
+            let clash = placed
+                .iter()
+                .any(|&(qx, qy, qw)| px < qx + qw && qx < px + w && (py - qy).abs() < 14);
+            if !clash {
+                placed.push((px, py, w));
+                labels.push(Text::new(name, (*x, p.lat), style.clone()));
+            }
+        }
+        chart.draw_series(labels).map_err(fail)?;
     }
 
     // Legend: every category, whether drawn or not, so maps compare.
@@ -257,16 +289,15 @@ fn draw_map(
     Ok(())
 }
 
-/// A ring's edges within the frame, as polylines. Edges that only follow the date line
-/// or the pole (where Natural Earth cuts Antarctica, Chukotka and Fiji) are not coast.
+/// A ring's edges within the frame, as polylines. Edges that touch a pole (where the
+/// converter closed Antarctica's ring) are not coast.
 fn coast_lines(ring: &[(f64, f64)], shift: f64, f: &Frame) -> Vec<Vec<(f64, f64)>> {
     let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut cur: Vec<(f64, f64)> = Vec::new();
     let n = ring.len();
     for i in 0..n {
         let (a, b) = (ring[i], ring[(i + 1) % n]);
-        let cut = (a.0.abs() >= 179.99 && b.0.abs() >= 179.99 && (a.0 - b.0).abs() < 1e-9)
-            || (a.1 <= -89.9 && b.1 <= -89.9);
+        let cut = a.1.abs() >= 89.9 || b.1.abs() >= 89.9;
         let clipped = if cut {
             None
         } else {

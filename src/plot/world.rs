@@ -5,7 +5,8 @@ use std::sync::OnceLock;
 
 static LAND_TEXT: &str = include_str!("../../data/world/land-50m.txt");
 
-/// One ring of a land polygon, in degrees (longitude -180..180, latitude).
+/// One ring of a land polygon, in degrees: longitudes continuous (a ring across the
+/// date line goes past 180, e.g. Chukotka to about 190), centred on -180..180.
 #[derive(Debug, Clone)]
 pub struct Ring {
     /// True for a hole (a lake or inland sea) in the polygon before it.
@@ -73,8 +74,15 @@ mod tests {
         assert_eq!(rings.len(), lines, "every ring line parses");
         assert!(rings.len() > 1000);
         assert!(rings.iter().any(|r| r.hole));
+        // Antarctica goes all the way round, closed along the pole; Chukotka crosses
+        // the date line.
+        assert!(rings
+            .iter()
+            .any(|r| r.bbox.1 - r.bbox.0 > 359.0 && r.bbox.2 == -90.0));
+        assert!(rings.iter().any(|r| r.bbox.1 > 185.0 && r.bbox.3 > 60.0));
         for r in rings {
-            assert!(r.bbox.0 >= -180.0 && r.bbox.1 <= 180.0, "{:?}", r.bbox);
+            assert!(r.bbox.0 >= -200.0 && r.bbox.1 <= 200.0, "{:?}", r.bbox);
+            assert!(r.bbox.1 - r.bbox.0 <= 360.0, "{:?}", r.bbox);
             assert!(r.bbox.2 >= -90.0 && r.bbox.3 <= 90.0, "{:?}", r.bbox);
         }
         // Florida's tip is land; the Gulf of Mexico is not inside any outer ring's box
