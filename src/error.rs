@@ -213,6 +213,10 @@ pub enum Error {
         source: Option<DbError>,
     },
 
+    /// Drawing a picture failed (`plot` feature): a bug rather than bad input.
+    #[error("drawing failed: {0}")]
+    Render(String),
+
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

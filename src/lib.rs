@@ -8,7 +8,8 @@
 //! Features: `cli` (default) builds the `hurricane-db` command and adds its
 //! dependencies; `testing` adds `hurricane_db::testing` (throwaway clusters, per-test
 //! databases) for tests of this crate and of crates built on it; `openapi` derives
-//! `utoipa::ToSchema` for the models and query types.
+//! `utoipa::ToSchema` for the models and query types; `plot` (on with `cli`) adds
+//! [`plot`]: track maps, season maps and charts as SVG text.
 
 #![warn(missing_docs)]
 
@@ -22,6 +23,8 @@ pub mod ingest;
 pub mod mask;
 pub mod models;
 pub mod observations;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod pool;
 pub mod queries;
 pub mod replicas;

@@ -10,6 +10,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 mod output;
+mod plot;
 mod progress;
 mod query;
 mod users;
@@ -78,6 +79,12 @@ enum Command {
         btid: i16,
         #[command(flatten)]
         output: query::OutputArgs,
+    },
+    /// Draw a picture to --out FILE (.svg or .png): track or season map, intensity or
+    /// per-year chart.
+    Plot {
+        #[command(subcommand)]
+        what: plot::PlotCommand,
     },
     /// Manage login users of the writer and reader groups.
     User {
@@ -235,6 +242,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => query::query(&open_db()?, &args)?,
         Command::Storms(args) => query::storms(&open_db()?, &args)?,
         Command::Track { btid, output } => query::track(&open_db()?, btid, output)?,
+        Command::Plot { what } => plot::run(open_db, what)?,
         Command::Near {
             lat,
             lon,

@@ -1,0 +1,453 @@
+//! Pictures of the data as SVG text (feature `plot`): a map of storm tracks, a map of
+//! a season, a storm's wind and pressure over time, and storms per year.
+//!
+//! Each picture comes two ways: a function that reads what it needs from the database
+//! in one round trip and draws it ([`track_map`], [`season_map`], [`intensity_chart`],
+//! [`per_year_chart`]), and a pure function that draws data already loaded
+//! ([`render_track_map`], [`render_intensity_chart`], [`render_per_year_chart`]), with
+//! the loaders ([`load_tracks`], [`load_season`], [`load_year_counts`]) in between for
+//! callers that want the data too. Every function returns a complete, standalone SVG
+//! document with `width`, `height` and `viewBox`, so a browser's `<img>` scales it.
+//!
+//! Maps use the plate carrée projection with longitudes scaled by the cosine of the
+//! middle latitude, Natural Earth's 1:50m land (embedded, see `data/world/README.md`),
+//! and a graticule labelled in degrees. Tracks that cross the date line are drawn
+//! continuously: longitudes are unwrapped (179.5 then -179.5 becomes 179.5 then
+//! 180.5), the frame is chosen in unwrapped degrees and the land is repeated 360°
+//! east and west where the frame needs it; labels are normalised back to 180°W..180°E.
+//!
+//! ```no_run
+//! # fn main() -> hurricane_db::Result<()> {
+//! let db = hurricane_db::Db::from_env_or_private()?;
+//! let svg = db.read(|conn| hurricane_db::plot::track_map(conn, &[104]))?;
+//! assert!(svg.starts_with("<svg"));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::HashMap;
+
+use bigdecimal::ToPrimitive;
+use chrono::{DateTime, Datelike, Utc};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Int4, Nullable, Text};
+
+use crate::error::{Error, Result};
+use crate::models::Hurricane;
+use crate::queries::basin_name;
+use crate::schema::{hurricanes, storms};
+
+pub mod geo;
+mod render;
+mod world;
+
+pub use render::{render_intensity_chart, render_per_year_chart, render_track_map};
+
+/// Width of every picture, pixels.
+pub const WIDTH: u32 = 1200;
+/// Height of the maps, pixels.
+pub const MAP_HEIGHT: u32 = 800;
+/// Height of the intensity chart, pixels.
+pub const CHART_HEIGHT: u32 = 600;
+/// Height of one basin's panel in the per-year chart, pixels (plus the title).
+pub const PANEL_HEIGHT: u32 = 320;
+
+/// A season map names storms near their first position when it has at most this many.
+pub const MAX_NAME_LABELS: usize = 40;
+
+/// A storm's category for drawing: the Saffir-Simpson scale and what lies below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    /// Anything that is not a tropical cyclone of the scale: extratropical (`E`, `ET`),
+    /// low (`L`), wave (`W`), subtropical (`SS`, `SD`, `ST`), disturbance (`DB`),
+    /// post-tropical (`PT`) and unknown codes.
+    Other,
+    /// Tropical depression (`TD`).
+    Depression,
+    /// Tropical storm (`TS`).
+    Storm,
+    /// Hurricane of category 1 to 5 (`H1`..`H5`).
+    Hurricane(u8),
+}
+
+impl Category {
+    /// Every category, weakest first (the legend's order).
+    pub const ALL: [Category; 8] = [
+        Category::Depression,
+        Category::Storm,
+        Category::Hurricane(1),
+        Category::Hurricane(2),
+        Category::Hurricane(3),
+        Category::Hurricane(4),
+        Category::Hurricane(5),
+        Category::Other,
+    ];
+
+    /// The category of a stored code (`H3`, `ts`, ...), case-insensitive.
+    pub fn from_code(code: &str) -> Category {
+        match code.trim().to_ascii_uppercase().as_str() {
+            "TD" => Category::Depression,
+            "TS" => Category::Storm,
+            "H1" => Category::Hurricane(1),
+            "H2" => Category::Hurricane(2),
+            "H3" => Category::Hurricane(3),
+            "H4" => Category::Hurricane(4),
+            "H5" => Category::Hurricane(5),
+            _ => Category::Other,
+        }
+    }
+
+    /// The legend's text, e.g. `Category 3 (H3)`.
+    pub fn label(self) -> String {
+        match self {
+            Category::Other => "Other / non-tropical".into(),
+            Category::Depression => "Tropical depression (TD)".into(),
+            Category::Storm => "Tropical storm (TS)".into(),
+            Category::Hurricane(n) => format!("Category {n} (H{n})"),
+        }
+    }
+
+    /// The colour tracks of this category are drawn in, as RGB.
+    pub fn rgb(self) -> (u8, u8, u8) {
+        match self {
+            Category::Other => (128, 128, 128),
+            Category::Depression => (59, 125, 216),
+            Category::Storm => (0, 163, 163),
+            Category::Hurricane(1) => (230, 199, 0),
+            Category::Hurricane(2) => (255, 159, 28),
+            Category::Hurricane(3) => (245, 93, 19),
+            Category::Hurricane(4) => (215, 25, 28),
+            Category::Hurricane(_) => (142, 1, 82),
+        }
+    }
+}
+
+/// One observation of a track, as the pictures need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackPoint {
+    /// Time of the observation, UTC.
+    pub time: DateTime<Utc>,
+    /// Latitude, degrees north.
+    pub lat: f64,
+    /// Longitude, degrees east (-180..180 as stored).
+    pub lon: f64,
+    /// Wind speed, knots.
+    pub wind_kts: i16,
+    /// Central pressure, millibars; `None` when not measured.
+    pub pressure: Option<i16>,
+    /// Category code as stored (`H1`, `TS`, ...).
+    pub cat: String,
+}
+
+/// A storm's track: its observations in time order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    /// Storm ID.
+    pub btid: i16,
+    /// Storm name (`KATRINA`).
+    pub name: String,
+    /// Year of the first observation.
+    pub year: i32,
+    /// Ocean basin.
+    pub basin: String,
+    /// Observations in time order.
+    pub points: Vec<TrackPoint>,
+}
+
+impl Track {
+    /// A track from one storm's observations (any order; they are sorted by time).
+    /// The name is the one at peak wind, as in the storm summary. `None` without rows.
+    pub fn from_observations(rows: &[Hurricane]) -> Option<Track> {
+        let mut rows: Vec<&Hurricane> = rows.iter().collect();
+        rows.sort_by_key(|h| (h.timestamp, h.fid));
+        let first = *rows.first()?;
+        let peak = rows
+            .iter()
+            .max_by_key(|h| (h.wind_kts, std::cmp::Reverse(h.timestamp)))
+            .copied()
+            .unwrap_or(first);
+        Some(Track {
+            btid: first.btid,
+            name: peak.name.clone(),
+            year: first.timestamp.year(),
+            basin: first.basin.clone(),
+            points: rows.iter().map(|h| point(h)).collect(),
+        })
+    }
+
+    /// `KATRINA 2005`.
+    pub fn title(&self) -> String {
+        format!("{} {}", self.name, self.year)
+    }
+}
+
+fn point(h: &Hurricane) -> TrackPoint {
+    TrackPoint {
+        time: h.timestamp,
+        lat: h.lat.to_f64().unwrap_or(f64::NAN),
+        lon: h.long.to_f64().unwrap_or(f64::NAN),
+        wind_kts: h.wind_kts,
+        pressure: h.pressure,
+        cat: h.cat.clone(),
+    }
+}
+
+/// Storms of one year and basin, by the peak category of each storm.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct YearCounts {
+    /// Year of the storms' first observation.
+    #[diesel(sql_type = Int4)]
+    pub year: i32,
+    /// Ocean basin.
+    #[diesel(sql_type = Text)]
+    pub basin: String,
+    /// All storms of that year and basin.
+    #[diesel(sql_type = BigInt)]
+    pub storms: i64,
+    /// Storms that peaked as a tropical storm (`TS`).
+    #[diesel(sql_type = BigInt)]
+    pub tropical_storms: i64,
+    /// Storms that peaked as a category 1 or 2 hurricane (`H1`, `H2`).
+    #[diesel(sql_type = BigInt)]
+    pub hurricanes: i64,
+    /// Storms that peaked as a major hurricane, category 3 to 5 (`H3`..`H5`).
+    #[diesel(sql_type = BigInt)]
+    pub major_hurricanes: i64,
+}
+
+impl YearCounts {
+    /// Storms that peaked at another code: depressions, subtropical, extratropical, ...
+    pub fn other(&self) -> i64 {
+        self.storms - self.tropical_storms - self.hurricanes - self.major_hurricanes
+    }
+}
+
+/// Observations with their storm's summary name and year (left join: a storm missing
+/// from the summary still draws, named by its observations).
+fn load_observations(
+    conn: &mut PgConnection,
+    season: Option<(i32, Option<&str>)>,
+    btids: &[i16],
+) -> Result<Vec<Track>> {
+    let mut q = hurricanes::table
+        .left_join(storms::table.on(storms::btid.eq(hurricanes::btid)))
+        .select((
+            Hurricane::as_select(),
+            storms::name.nullable(),
+            storms::year.nullable(),
+        ))
+        .order((
+            hurricanes::btid.asc(),
+            hurricanes::timestamp.asc(),
+            hurricanes::fid.asc(),
+        ))
+        .into_boxed();
+    match season {
+        Some((year, basin)) => {
+            q = q.filter(storms::year.eq(year));
+            if let Some(b) = basin {
+                q = q.filter(storms::basin.eq(b.to_string()));
+            }
+        }
+        None => q = q.filter(hurricanes::btid.eq_any(btids.to_vec())),
+    }
+    let rows: Vec<(Hurricane, Option<String>, Option<i32>)> = q.load(conn)?;
+    let mut tracks: Vec<Track> = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let btid = rows[i].0.btid;
+        let end = rows[i..]
+            .iter()
+            .position(|r| r.0.btid != btid)
+            .map_or(rows.len(), |n| i + n);
+        let obs: Vec<Hurricane> = rows[i..end].iter().map(|r| r.0.clone()).collect();
+        if let Some(mut t) = Track::from_observations(&obs) {
+            if let Some(name) = &rows[i].1 {
+                t.name = name.clone();
+            }
+            if let Some(year) = rows[i].2 {
+                t.year = year;
+            }
+            tracks.push(t);
+        }
+        i = end;
+    }
+    Ok(tracks)
+}
+
+/// The tracks of these storms, in the order given (repeats dropped), in one round
+/// trip. [`Error::NotFound`] names the first BTID that has no observations;
+/// [`Error::InvalidInput`] when `btids` is empty.
+pub fn load_tracks(conn: &mut PgConnection, btids: &[i16]) -> Result<Vec<Track>> {
+    if btids.is_empty() {
+        return Err(Error::InvalidInput(
+            "btids: expected at least one storm".into(),
+        ));
+    }
+    let mut by_id: HashMap<i16, Track> = load_observations(conn, None, btids)?
+        .into_iter()
+        .map(|t| (t.btid, t))
+        .collect();
+    let mut out = Vec::with_capacity(btids.len());
+    for b in btids {
+        if out.iter().any(|t: &Track| t.btid == *b) {
+            continue;
+        }
+        match by_id.remove(b) {
+            Some(t) => out.push(t),
+            None => return Err(Error::NotFound(format!("storm with BTID {b}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// The tracks of one season (storms whose first observation is in `year`), of one
+/// basin if given (any case: `north atlantic`), in one round trip, in order of first
+/// observation. [`Error::NotFound`] when the season has no storms.
+pub fn load_season(conn: &mut PgConnection, year: i32, basin: Option<&str>) -> Result<Vec<Track>> {
+    let basin = basin.map(basin_name);
+    if let Some(b) = &basin {
+        crate::models::check_text("basin", b, crate::models::MAX_BASIN_CHARS)?;
+    }
+    let mut tracks = load_observations(conn, Some((year, basin.as_deref())), &[])?;
+    if tracks.is_empty() {
+        return Err(Error::NotFound(match &basin {
+            Some(b) => format!("storms of the {year} {b} season"),
+            None => format!("storms of the {year} season"),
+        }));
+    }
+    tracks.sort_by_key(|t| (t.points.first().map(|p| p.time), t.btid));
+    Ok(tracks)
+}
+
+/// Storms per year and basin by peak category, in one round trip, in year order,
+/// for one basin if given (any case), from and to the given years (inclusive).
+/// [`Error::InvalidInput`] when `from` is after `to`.
+pub fn load_year_counts(
+    conn: &mut PgConnection,
+    basin: Option<&str>,
+    from: Option<i32>,
+    to: Option<i32>,
+) -> Result<Vec<YearCounts>> {
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(Error::InvalidInput(format!(
+                "years: from {f} is after to {t}"
+            )));
+        }
+    }
+    let basin = basin.map(basin_name);
+    if let Some(b) = &basin {
+        crate::models::check_text("basin", b, crate::models::MAX_BASIN_CHARS)?;
+    }
+    Ok(diesel::sql_query(
+        "SELECT year, basin, count(*) AS storms, \
+           count(*) FILTER (WHERE peak_cat = 'TS') AS tropical_storms, \
+           count(*) FILTER (WHERE peak_cat IN ('H1', 'H2')) AS hurricanes, \
+           count(*) FILTER (WHERE peak_cat IN ('H3', 'H4', 'H5')) AS major_hurricanes \
+         FROM storms \
+         WHERE ($1::text IS NULL OR basin = $1) \
+           AND ($2::int4 IS NULL OR year >= $2) \
+           AND ($3::int4 IS NULL OR year <= $3) \
+         GROUP BY year, basin ORDER BY year, basin",
+    )
+    .bind::<Nullable<Text>, _>(basin)
+    .bind::<Nullable<Int4>, _>(from)
+    .bind::<Nullable<Int4>, _>(to)
+    .load(conn)?)
+}
+
+/// The title of a map of these tracks: `KATRINA 2005`, `KATRINA 2005, RITA 2005`, or
+/// `7 storms` for more than four.
+pub fn tracks_title(tracks: &[Track]) -> String {
+    if tracks.len() > 4 {
+        format!("{} storms", tracks.len())
+    } else {
+        tracks
+            .iter()
+            .map(Track::title)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The title of a season map: `2005 North Atlantic season (28 storms)`.
+pub fn season_title(year: i32, basin: Option<&str>, storms: usize) -> String {
+    let s = if storms == 1 { "storm" } else { "storms" };
+    match basin {
+        Some(b) => format!("{year} {} season ({storms} {s})", basin_name(b)),
+        None => format!("{year} season ({storms} {s})"),
+    }
+}
+
+/// The title of the per-year chart: `Storms per year, 1851-2016` (with the basin when
+/// there is one).
+pub fn per_year_title(basin: Option<&str>, rows: &[YearCounts]) -> String {
+    let (lo, hi) = (
+        rows.iter().map(|r| r.year).min().unwrap_or(0),
+        rows.iter().map(|r| r.year).max().unwrap_or(0),
+    );
+    match basin {
+        Some(b) => format!("{} storms per year, {lo}-{hi}", basin_name(b)),
+        None => format!("Storms per year, {lo}-{hi}"),
+    }
+}
+
+/// A map of these storms' tracks (see [`render_track_map`]), read in one round trip.
+/// [`Error::NotFound`] names the first unknown BTID.
+pub fn track_map(conn: &mut PgConnection, btids: &[i16]) -> Result<String> {
+    let tracks = load_tracks(conn, btids)?;
+    render_track_map(&tracks_title(&tracks), &tracks)
+}
+
+/// A map of every track of a season, of one basin if given (any case), read in one
+/// round trip. [`Error::NotFound`] when the season has no storms.
+pub fn season_map(conn: &mut PgConnection, year: i32, basin: Option<&str>) -> Result<String> {
+    let tracks = load_season(conn, year, basin)?;
+    render_track_map(&season_title(year, basin, tracks.len()), &tracks)
+}
+
+/// A storm's wind (knots) and pressure (millibars) over time with the Saffir-Simpson
+/// bands (see [`render_intensity_chart`]), read in one round trip.
+/// [`Error::NotFound`] for an unknown BTID.
+pub fn intensity_chart(conn: &mut PgConnection, btid: i16) -> Result<String> {
+    let rows = crate::queries::track(conn, btid)?;
+    let track = load_tracks_from(&rows, btid)?;
+    render_intensity_chart(&track)
+}
+
+fn load_tracks_from(rows: &[Hurricane], btid: i16) -> Result<Track> {
+    Track::from_observations(rows).ok_or_else(|| Error::NotFound(format!("storm with BTID {btid}")))
+}
+
+/// Storms per year, one panel per basin, each bar split by peak category (see
+/// [`render_per_year_chart`]), read in one round trip. [`Error::NotFound`] when no
+/// storm matches.
+pub fn per_year_chart(
+    conn: &mut PgConnection,
+    basin: Option<&str>,
+    from: Option<i32>,
+    to: Option<i32>,
+) -> Result<String> {
+    let rows = load_year_counts(conn, basin, from, to)?;
+    if rows.is_empty() {
+        return Err(Error::NotFound(no_storms_message(basin, from, to)));
+    }
+    render_per_year_chart(&per_year_title(basin, &rows), &rows)
+}
+
+/// What a per-year chart with no storms looked for, for [`Error::NotFound`].
+pub fn no_storms_message(basin: Option<&str>, from: Option<i32>, to: Option<i32>) -> String {
+    let mut m = String::from("storms");
+    if let Some(b) = basin {
+        m.push_str(&format!(" in {}", basin_name(b)));
+    }
+    if let Some(f) = from {
+        m.push_str(&format!(" from {f}"));
+    }
+    if let Some(t) = to {
+        m.push_str(&format!(" to {t}"));
+    }
+    m
+}
