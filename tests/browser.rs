@@ -350,7 +350,10 @@ fn an_analyst_finds_katrina_in_the_storm_browser() {
         match event["method"].as_str().unwrap_or("") {
             "Runtime.exceptionThrown" => problems.push(format!("exception: {params}")),
             "Runtime.consoleAPICalled"
-                if matches!(params["type"].as_str(), Some("error" | "warning" | "assert")) =>
+                if matches!(
+                    params["type"].as_str(),
+                    Some("error" | "warning" | "assert")
+                ) =>
             {
                 problems.push(format!("console: {params}"))
             }

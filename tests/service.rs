@@ -1095,10 +1095,19 @@ fn the_storm_browser_and_its_pictures_come_from_the_service() {
 
     // The page, its script and style: same-origin only, nothing inline.
     let (status, content_type, csp, html) = get_text(&server, "/");
-    assert_eq!((status, content_type.as_str()), (200, "text/html; charset=utf-8"));
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "text/html; charset=utf-8")
+    );
     let csp = csp.expect("a Content-Security-Policy");
-    assert!(csp.starts_with("default-src 'none'; script-src 'self';"), "{csp}");
-    assert!(!html.contains("http://") && !html.contains("https://"), "{html}");
+    assert!(
+        csp.starts_with("default-src 'none'; script-src 'self';"),
+        "{csp}"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
     assert!(html.contains(r#"<script src="/assets/app.js" defer></script>"#));
     for (path, kind) in [
         ("/assets/app.js", "text/javascript; charset=utf-8"),
@@ -1106,7 +1115,10 @@ fn the_storm_browser_and_its_pictures_come_from_the_service() {
     ] {
         let (status, content_type, _, body) = get_text(&server, path);
         assert_eq!((status, content_type.as_str()), (200, kind), "{path}");
-        assert!(!body.contains("http://") && !body.contains("https://"), "{path}");
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{path}"
+        );
     }
 
     // The pictures are the library's SVG, served as images.
@@ -1126,7 +1138,11 @@ fn the_storm_browser_and_its_pictures_come_from_the_service() {
     ];
     for (path, expected) in pictures {
         let (status, content_type, csp, body) = get_text(&server, &path);
-        assert_eq!((status, content_type.as_str()), (200, "image/svg+xml"), "{path}");
+        assert_eq!(
+            (status, content_type.as_str()),
+            (200, "image/svg+xml"),
+            "{path}"
+        );
         assert!(csp.is_some(), "{path}");
         assert!(body.contains("<svg"), "{path}");
         assert_eq!(body, expected, "{path}");
@@ -1136,7 +1152,10 @@ fn the_storm_browser_and_its_pictures_come_from_the_service() {
 
     // Errors are JSON, as everywhere.
     let (status, body) = server.get("/storms/7777/track.svg");
-    assert_eq!((status, error(&body)), (404, "not found: storm with BTID 7777"));
+    assert_eq!(
+        (status, error(&body)),
+        (404, "not found: storm with BTID 7777")
+    );
     let (status, body) = server.get("/storms/7777/intensity.svg");
     assert_eq!(status, 404, "{body}");
     let (status, body) = server.get("/seasons/1700.svg");
@@ -1147,7 +1166,10 @@ fn the_storm_browser_and_its_pictures_come_from_the_service() {
     let (status, body) = server.get("/seasons/2005.png");
     assert_eq!(status, 404, "{body}");
     let (status, body) = server.get("/seasons/2005.svg?colour=red");
-    assert_eq!((status, error(&body)), (400, "unknown parameter \"colour\""));
+    assert_eq!(
+        (status, error(&body)),
+        (400, "unknown parameter \"colour\"")
+    );
     let (status, body) = server.get("/storms/abc/track.svg");
     assert_eq!(status, 400, "{body}");
 

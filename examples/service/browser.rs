@@ -16,6 +16,7 @@ use super::{pairs, parse, read, read_session, set, unknown, ApiError, ErrorBody}
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
+const FAVICON_SVG: &str = include_str!("assets/favicon.svg");
 
 /// Same origin only; no inline script or style (the page has none), no frames, no
 /// plugins. `img-src 'self'` covers the SVG pictures.
@@ -25,7 +26,10 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 /// The browser's routes, merged into the service's router.
 pub fn routes() -> Router<Db> {
     Router::new()
-        .route("/", get(|| async { asset(INDEX_HTML, "text/html; charset=utf-8") }))
+        .route(
+            "/",
+            get(|| async { asset(INDEX_HTML, "text/html; charset=utf-8") }),
+        )
         .route(
             "/assets/app.js",
             get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
@@ -33,6 +37,10 @@ pub fn routes() -> Router<Db> {
         .route(
             "/assets/app.css",
             get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/assets/favicon.svg",
+            get(|| async { asset(FAVICON_SVG, "image/svg+xml") }),
         )
         .route("/storms/{btid}/track.svg", get(track_svg))
         .route("/storms/{btid}/intensity.svg", get(intensity_svg))
@@ -56,7 +64,10 @@ fn page_headers() -> HeaderMap {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     // The data changes with every load or edit: revalidate rather than cache.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers
@@ -84,7 +95,7 @@ pub async fn track_svg(
     let btid: i16 = parse("btid", &btid)?;
     let after = read_session(&db, &headers)?;
     Ok(svg(
-        read(db, after, move |c| plot::track_map(c, &[btid])).await?,
+        read(db, after, move |c| plot::track_map(c, &[btid])).await?
     ))
 }
 
@@ -98,9 +109,10 @@ pub async fn intensity_svg(
 ) -> Result<Response, ApiError> {
     let btid: i16 = parse("btid", &btid)?;
     let after = read_session(&db, &headers)?;
-    Ok(svg(
-        read(db, after, move |c| plot::intensity_chart(c, btid)).await?,
-    ))
+    Ok(svg(read(db, after, move |c| {
+        plot::intensity_chart(c, btid)
+    })
+    .await?))
 }
 
 #[utoipa::path(get, path = "/seasons/{year}.svg", tag = "pictures",
@@ -128,7 +140,8 @@ pub async fn season_svg(
         }
     }
     let after = read_session(&db, &headers)?;
-    Ok(svg(
-        read(db, after, move |c| plot::season_map(c, year, basin.as_deref())).await?,
-    ))
+    Ok(svg(read(db, after, move |c| {
+        plot::season_map(c, year, basin.as_deref())
+    })
+    .await?))
 }

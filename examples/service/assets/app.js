@@ -108,7 +108,8 @@
     }
     $("results").hidden = false;
     const more = storms.length === 200 ? " (the 200 strongest; narrow the search for more)" : "";
-    say(storms.length === 0 ? "No storm matches." : storms.length + " storms, strongest first" + more + ".");
+    const n = storms.length;
+    say(n === 0 ? "No storm matches." : n + (n === 1 ? " storm" : " storms, strongest first") + more + ".");
   }
 
   function isoDay(t) {
