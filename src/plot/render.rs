@@ -584,7 +584,10 @@ pub fn render_per_year_chart(title: &str, rows: &[YearCounts]) -> Result<String>
                 .draw()
                 .map_err(fail)?;
             let half = if hi > lo { 0.4 } else { 0.2 };
-            for (i, (label, colour, _)) in segments(&mine[0]).into_iter().enumerate() {
+            let Some(first) = mine.first() else {
+                continue;
+            };
+            for (i, (label, colour, _)) in segments(first).into_iter().enumerate() {
                 let bars = mine.iter().filter_map(|r| {
                     let s = segments(r);
                     let below: i64 = s[..i].iter().map(|x| x.2).sum();
