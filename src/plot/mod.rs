@@ -451,3 +451,170 @@ pub fn no_storms_message(basin: Option<&str>, from: Option<i32>, to: Option<i32>
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn track(name: &str, points: &[(f64, f64, i16, Option<i16>, &str)]) -> Track {
+        let t0 = Utc.with_ymd_and_hms(2005, 8, 24, 0, 0, 0).unwrap();
+        Track {
+            btid: 1,
+            name: name.into(),
+            year: 2005,
+            basin: "North Atlantic".into(),
+            points: points
+                .iter()
+                .enumerate()
+                .map(|(i, &(lat, lon, wind_kts, pressure, cat))| TrackPoint {
+                    time: t0 + chrono::Duration::hours(6 * i as i64),
+                    lat,
+                    lon,
+                    wind_kts,
+                    pressure,
+                    cat: cat.into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn texts(svg: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(svg).unwrap();
+        doc.descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .map(|n| n.text().unwrap_or_default().trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn categories() {
+        assert_eq!(Category::from_code("h5"), Category::Hurricane(5));
+        assert_eq!(Category::from_code("TS"), Category::Storm);
+        assert_eq!(Category::from_code("TD"), Category::Depression);
+        for other in ["E", "L", "W", "SS", "SD", "DB", "ET", "PT", "ST", "", "??"] {
+            assert_eq!(Category::from_code(other), Category::Other, "{other}");
+        }
+        assert_eq!(Category::Hurricane(3).label(), "Category 3 (H3)");
+    }
+
+    #[test]
+    fn names_from_the_database_are_escaped_and_cleaned() {
+        let t = track(
+            "A<&>\"'\u{1}B",
+            &[
+                (25.0, -80.0, 70, Some(980), "H1"),
+                (26.0, -81.0, 40, None, "TS"),
+            ],
+        );
+        let svg = render_track_map(&t.title(), &[t.clone(), t.clone()]).unwrap();
+        let texts = texts(&svg);
+        assert!(texts.contains(&"A<&>\"'?B 2005".to_string()), "{texts:?}");
+        let chart = render_intensity_chart(&t).unwrap();
+        assert!(roxmltree::Document::parse(&chart).is_ok());
+        assert!(svg.starts_with("<svg width=\"1200\" height=\"800\" viewBox=\"0 0 1200 800\""));
+    }
+
+    #[test]
+    fn a_map_frames_its_track_and_draws_land_graticule_and_legend() {
+        let t = track(
+            "KATRINA",
+            &[
+                (23.1, -75.1, 30, Some(1008), "TD"),
+                (25.9, -80.3, 70, Some(984), "H1"),
+                (28.2, -89.6, 150, Some(902), "H5"),
+                (31.1, -89.6, 65, Some(960), "H1"),
+            ],
+        );
+        let svg = render_track_map("KATRINA 2005", &[t]).unwrap();
+        let texts = texts(&svg);
+        for want in [
+            "KATRINA 2005",
+            "80°W",
+            "25°N",
+            "Category 5 (H5)",
+            "Other / non-tropical",
+        ] {
+            assert!(texts.iter().any(|t| t == want), "{want} not in {texts:?}");
+        }
+        // Florida and Cuba are land; far-away labels are not on this map.
+        assert!(svg.matches("fill=\"#EFE9D8\"").count() >= 2);
+        assert!(
+            !texts.iter().any(|t| t == "180°" || t == "60°N"),
+            "{texts:?}"
+        );
+        // One track segment per pair of observations, coloured by its start.
+        assert_eq!(svg.matches("stroke-width=\"2\"").count(), 3);
+        assert_eq!(
+            svg.matches("stroke=\"#3B7DD8\" stroke-width=\"2\"").count(),
+            1
+        );
+        assert!(render_track_map("nothing", &[]).is_err());
+    }
+
+    #[test]
+    fn the_intensity_chart_skips_unmeasured_pressure() {
+        let t = track(
+            "X",
+            &[
+                (20.0, -60.0, 30, Some(1005), "TD"),
+                (21.0, -61.0, 40, Some(1000), "TS"),
+                (22.0, -62.0, 50, None, "TS"),
+                (23.0, -63.0, 70, Some(985), "H1"),
+                (24.0, -64.0, 90, Some(970), "H2"),
+            ],
+        );
+        let svg = render_intensity_chart(&t).unwrap();
+        // Two runs of pressure: two pressure lines, and the legend's swatch.
+        assert_eq!(
+            svg.matches("stroke=\"#1E46AA\" stroke-width=\"2\" points")
+                .count(),
+            3,
+            "{svg}"
+        );
+        let texts = texts(&svg);
+        for want in [
+            "X 2005: wind and pressure",
+            "Wind (kt)",
+            "Pressure (mb)",
+            "H2 (83 kt)",
+        ] {
+            assert!(texts.iter().any(|t| t == want), "{want} not in {texts:?}");
+        }
+    }
+
+    #[test]
+    fn the_per_year_chart_has_a_panel_per_basin() {
+        let row = |year, basin: &str| YearCounts {
+            year,
+            basin: basin.into(),
+            storms: 10,
+            tropical_storms: 4,
+            hurricanes: 3,
+            major_hurricanes: 2,
+        };
+        let rows = [
+            row(2004, "North Atlantic"),
+            row(2004, "Eastern Pacific"),
+            row(2005, "North Atlantic"),
+        ];
+        assert_eq!(rows[0].other(), 1);
+        let svg = render_per_year_chart(&per_year_title(None, &rows), &rows).unwrap();
+        let texts = texts(&svg);
+        for want in [
+            "Storms per year, 2004-2005",
+            "North Atlantic",
+            "Eastern Pacific",
+            "Major hurricanes (H3+)",
+            "2005",
+        ] {
+            assert!(texts.iter().any(|t| t == want), "{want} not in {texts:?}");
+        }
+        assert!(svg.starts_with("<svg width=\"1200\" height=\"700\""));
+        assert!(render_per_year_chart("x", &[]).is_err());
+        assert_eq!(
+            season_title(2005, Some("north atlantic"), 28),
+            "2005 North Atlantic season (28 storms)"
+        );
+    }
+}

@@ -403,15 +403,19 @@ pub fn render_intensity_chart(track: &Track) -> Result<String> {
                 Category::Hurricane(n) => format!("H{n}"),
                 Category::Other => String::new(),
             };
-            let label = format!("{code} ({lo:.0} kt)");
+            let label = if *lo > 0.0 {
+                format!("{code} ({lo:.0} kt)")
+            } else {
+                format!("{code} (< 34 kt)")
+            };
             chart
                 .draw_series(std::iter::once(Text::new(
                     label,
-                    (t0, hi),
+                    (t0, *lo),
                     (FONT, 12)
                         .into_font()
                         .color(&rgb(*c))
-                        .pos(Pos::new(HPos::Left, VPos::Top)),
+                        .pos(Pos::new(HPos::Left, VPos::Bottom)),
                 )))
                 .map_err(fail)?;
         }
@@ -428,6 +432,7 @@ pub fn render_intensity_chart(track: &Track) -> Result<String> {
                     t.format("%b %d %H:%M").to_string()
                 }
             })
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .x_desc("Time (UTC)")
             .y_desc("Wind (kt)")
             .label_style((FONT, 13).into_font().color(&INK))
@@ -436,6 +441,7 @@ pub fn render_intensity_chart(track: &Track) -> Result<String> {
             .map_err(fail)?;
         chart
             .configure_secondary_axes()
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("Pressure (mb)")
             .label_style((FONT, 13).into_font().color(&INK))
             .axis_desc_style((FONT, 14).into_font().color(&INK))
@@ -584,7 +590,10 @@ pub fn render_per_year_chart(title: &str, rows: &[YearCounts]) -> Result<String>
                 .draw()
                 .map_err(fail)?;
             let half = if hi > lo { 0.4 } else { 0.2 };
-            for (i, (label, colour, _)) in segments(&mine[0]).into_iter().enumerate() {
+            let Some(first) = mine.first() else {
+                continue;
+            };
+            for (i, (label, colour, _)) in segments(first).into_iter().enumerate() {
                 let bars = mine.iter().filter_map(|r| {
                     let s = segments(r);
                     let below: i64 = s[..i].iter().map(|x| x.2).sum();
