@@ -278,9 +278,32 @@ fn draw_map(
                 PathElement::new(vec![(x, y), (x + 18, y)], rgb(c).stroke_width(3))
             });
     }
+    // In the corner that hides the fewest observations (the legend is about 200 by
+    // 140 pixels).
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let hidden = |left: bool, top: bool| {
+        let x0 = if left { xs.start } else { xs.end - 200 };
+        let y0 = if top { ys.start } else { ys.end - 140 };
+        tracks
+            .iter()
+            .zip(lons)
+            .flat_map(|(t, l)| l.iter().zip(&t.points))
+            .map(|(x, p)| chart.backend_coord(&(*x, p.lat)))
+            .filter(|&(px, py)| (x0..x0 + 200).contains(&px) && (y0..y0 + 140).contains(&py))
+            .count()
+    };
+    let corner = [
+        (SeriesLabelPosition::UpperRight, false, true),
+        (SeriesLabelPosition::UpperLeft, true, true),
+        (SeriesLabelPosition::LowerRight, false, false),
+        (SeriesLabelPosition::LowerLeft, true, false),
+    ]
+    .into_iter()
+    .min_by_key(|(_, left, top)| hidden(*left, *top))
+    .map_or(SeriesLabelPosition::UpperRight, |c| c.0);
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(corner)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID.mix(0.6))
         .label_font((FONT, 13).into_font().color(&INK))
