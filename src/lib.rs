@@ -42,4 +42,4 @@ pub use session::Session;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 pub use error::{Error, Result};
-pub use models::{Hurricane, HurricaneChanges, NewHurricane, Storm};
+pub use models::{Hurdat2Fields, Hurricane, HurricaneChanges, NewHurricane, Storm};
