@@ -169,6 +169,9 @@ pub(super) struct H2Stream<'a, R: BufRead> {
     /// ATCF ids seen -> header line.
     seen: HashMap<String, u64>,
     storms: i16,
+    /// Highest FID and BTID stored: provisional numbers continue after them.
+    fid_base: i32,
+    btid_base: i16,
 }
 
 impl<'a, R: BufRead> H2Stream<'a, R> {
@@ -179,6 +182,7 @@ impl<'a, R: BufRead> H2Stream<'a, R> {
         max_errors: Option<usize>,
         quarantine: Option<&'a mut Quarantine>,
         progress: Option<&'a dyn Progress>,
+        (fid_base, btid_base): (i32, i16),
     ) -> Self {
         H2Stream {
             reader: Some(reader),
@@ -194,6 +198,8 @@ impl<'a, R: BufRead> H2Stream<'a, R> {
             parse: Duration::ZERO,
             seen: HashMap::new(),
             storms: 0,
+            fid_base,
+            btid_base,
         }
     }
 
@@ -370,14 +376,19 @@ impl<'a, R: BufRead> H2Stream<'a, R> {
         if n == 0 {
             return Ok(());
         }
-        self.storms = self.storms.checked_add(1).ok_or_else(|| {
+        let btid = self
+            .storms
+            .checked_add(1)
+            .and_then(|n| n.checked_add(self.btid_base));
+        let btid = btid.ok_or_else(|| {
             Error::InvalidInput(format!(
-                "{}:{}: more than {} storms in one file",
+                "{}:{}: more than {} storms (BTID is a smallint)",
                 self.source,
                 header.line,
                 i16::MAX
             ))
         })?;
+        self.storms += 1;
         let doomed = self.rejected > 0 && self.quarantine.is_none();
         let mut shape = String::with_capacity(12);
         for (i, o) in storm.obs.iter().enumerate() {
@@ -394,7 +405,8 @@ impl<'a, R: BufRead> H2Stream<'a, R> {
                 }
                 None => shape.push_str("0.000000"),
             }
-            let fid = i32::try_from(self.rows + 1).map_err(|_| {
+            let fid = i64::from(self.fid_base) + self.rows as i64 + 1;
+            let fid = i32::try_from(fid).map_err(|_| {
                 Error::InvalidInput(format!("{}: more than {} rows", self.source, i32::MAX))
             })?;
             let encoded = (|| {
@@ -403,7 +415,7 @@ impl<'a, R: BufRead> H2Stream<'a, R> {
                     date: o.date,
                     hour: o.hour,
                     minute: o.minute,
-                    btid: self.storms,
+                    btid,
                     name: &header.name,
                     lat: parse::decimal(o.line, "LAT", o.lat.as_bytes(), Bound::UpTo(90))?,
                     long: parse::decimal(o.line, "LONG", o.long.as_bytes(), Bound::UpTo(180))?,

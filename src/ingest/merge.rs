@@ -177,10 +177,29 @@ const INSERT_NEW: &str = "WITH a AS (INSERT INTO hurricanes SELECT s.* FROM hurr
     WHERE NOT EXISTS (SELECT FROM hurricanes h WHERE h.fid=s.fid) RETURNING 1) \
     SELECT count(*) AS n FROM a";
 
+/// The highest FID and BTID stored (0 when none): a HURDAT2 file's rows are numbered
+/// after them while they stream, so a file of new storms needs no renumbering.
+pub(super) fn highest_ids(conn: &mut PgConnection) -> Result<(i32, i16)> {
+    #[derive(QueryableByName)]
+    struct Highest {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        fid: i32,
+        #[diesel(sql_type = diesel::sql_types::SmallInt)]
+        btid: i16,
+    }
+    let h: Highest = diesel::sql_query(
+        "SELECT coalesce(max(fid), 0) AS fid, coalesce(max(btid), 0)::smallint AS btid FROM hurricanes",
+    )
+    .get_result(conn)?;
+    Ok((h.fid, h.btid))
+}
+
 /// Merges a staged HURDAT2 file (if staged) and counts what happened.
 ///
-/// The COPY gave every staged row a provisional FID (its rank in the file) and BTID
-/// (its storm's rank). Here they become real, in two statements on the staging table:
+/// The COPY gave every staged row a provisional FID (the highest stored FID plus its
+/// rank in the file) and BTID (the highest stored BTID plus its storm's rank). Here
+/// they become final, in two statements on the staging table that only touch rows
+/// whose number changes:
 ///
 /// 1. each storm's BTID is the one of the stored storm with its ATCF id, else of a
 ///    stored storm without ATCF id with the same basin, first time and name (a
@@ -189,6 +208,7 @@ const INSERT_NEW: &str = "WITH a AS (INSERT INTO hurricanes SELECT s.* FROM hurr
 /// 2. each observation's FID is the one of the stored observation with that BTID and
 ///    time, else a new one after the highest FID, in file order.
 ///
+/// Step 2 is skipped when no staged storm was stored before (a file of new storms).
 /// Then, as for the CSV, rows that differ in any column are updated and new FIDs
 /// inserted; identical rows are not written. Into an empty table the provisional
 /// numbers are final (FID = rank in the file, BTID = storm rank), which is how
@@ -199,8 +219,15 @@ pub(super) fn finish_hurdat2(conn: &mut PgConnection, target: Target, rows: u64)
     }
     diesel::sql_query("ANALYZE hurricanes_staging").execute(conn)?;
     diesel::sql_query(ASSIGN_BTIDS).execute(conn)?;
-    diesel::sql_query(ASSIGN_FIDS).execute(conn)?;
-    diesel::sql_query("ANALYZE hurricanes_staging").execute(conn)?;
+    // Observations can only match in storms that were already stored.
+    let in_stored_storms = count(
+        conn,
+        "SELECT count(*) AS n FROM hurricanes_staging s \
+         WHERE EXISTS (SELECT FROM storms st WHERE st.btid = s.btid)",
+    )?;
+    if in_stored_storms > 0 {
+        diesel::sql_query(ASSIGN_FIDS).execute(conn)?;
+    }
     let updated = count(conn, UPDATE_CHANGED_ALL)?;
     let inserted = count(conn, INSERT_NEW)?;
     let total = count(conn, "SELECT count(*) AS n FROM hurricanes")?;
@@ -215,17 +242,25 @@ pub(super) fn finish_hurdat2(conn: &mut PgConnection, target: Target, rows: u64)
     })
 }
 
-/// Step 1 of [`finish_hurdat2`] (on the temporary table: not audited).
+/// Step 1 of [`finish_hurdat2`] (on the temporary table: not audited). Storms without
+/// ATCF id that share basin, name and first time (two unnamed storms may start
+/// together) are paired with the staged ones in order: BTID order with file order.
 const ASSIGN_BTIDS: &str = "WITH f AS (\
     SELECT atcf_id, min(fid) AS seq, min(\"timestamp\") AS t0, min(basin) AS basin, min(name) AS name \
     FROM hurricanes_staging GROUP BY atcf_id), \
-k AS (SELECT f.*, coalesce(\
-    (SELECT st.btid FROM storms st WHERE st.atcf_id = f.atcf_id), \
-    (SELECT min(st.btid) FROM storms st WHERE st.atcf_id IS NULL AND st.basin = f.basin \
-       AND st.first_time = f.t0 AND st.name = f.name)) AS old FROM f), \
+byid AS (SELECT f.atcf_id, st.btid FROM f JOIN storms st ON st.atcf_id = f.atcf_id), \
+fr AS (SELECT f.*, row_number() OVER (PARTITION BY basin, name, t0 ORDER BY seq) AS r FROM f \
+    WHERE NOT EXISTS (SELECT FROM byid WHERE byid.atcf_id = f.atcf_id)), \
+sr AS (SELECT btid, basin, name, first_time, \
+    row_number() OVER (PARTITION BY basin, name, first_time ORDER BY btid) AS r \
+    FROM storms WHERE atcf_id IS NULL), \
+bykey AS (SELECT fr.atcf_id, sr.btid FROM fr JOIN sr ON sr.basin = fr.basin AND sr.name = fr.name \
+    AND sr.first_time = fr.t0 AND sr.r = fr.r), \
+k AS (SELECT f.atcf_id, f.seq, coalesce(byid.btid, bykey.btid) AS old \
+    FROM f LEFT JOIN byid USING (atcf_id) LEFT JOIN bykey USING (atcf_id)), \
 n AS (SELECT atcf_id, coalesce(old, ((SELECT coalesce(max(btid), 0) FROM hurricanes) \
     + row_number() OVER (PARTITION BY old IS NULL ORDER BY seq))::smallint) AS btid FROM k) \
-UPDATE hurricanes_staging s SET btid = n.btid FROM n WHERE s.atcf_id = n.atcf_id";
+UPDATE hurricanes_staging s SET btid = n.btid FROM n WHERE s.atcf_id = n.atcf_id AND s.btid <> n.btid";
 
 /// Step 2 of [`finish_hurdat2`] (on the temporary table: not audited).
 const ASSIGN_FIDS: &str = "WITH m AS (\
@@ -234,7 +269,7 @@ const ASSIGN_FIDS: &str = "WITH m AS (\
     FROM hurricanes_staging s), \
 n AS (SELECT seq, coalesce(old, (SELECT coalesce(max(fid), 0) FROM hurricanes) \
     + row_number() OVER (PARTITION BY old IS NULL ORDER BY seq))::integer AS fid FROM m) \
-UPDATE hurricanes_staging s SET fid = n.fid FROM n WHERE s.fid = n.seq";
+UPDATE hurricanes_staging s SET fid = n.fid FROM n WHERE s.fid = n.seq AND s.fid <> n.fid";
 
 /// Updates rows that differ in any column, HURDAT2 ones included (short: audited).
 const UPDATE_CHANGED_ALL: &str = "WITH c AS (UPDATE hurricanes h SET \

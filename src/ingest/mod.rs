@@ -384,6 +384,10 @@ fn load_hurdat2<R: Read>(
         None => None,
     };
     let target = merge::prepare(conn)?;
+    let highest = match target {
+        merge::Target::Direct => (0, 0),
+        merge::Target::Staging => merge::highest_ids(conn)?,
+    };
     let state = RefCell::new(hurdat2::H2Stream::new(
         input,
         source,
@@ -391,6 +395,7 @@ fn load_hurdat2<R: Read>(
         options.max_errors,
         quarantine.as_mut(),
         options.progress.as_deref(),
+        highest,
     ));
     if let Some(p) = options.progress.as_deref() {
         p.start(size);
