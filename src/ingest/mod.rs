@@ -416,6 +416,8 @@ fn load_hurdat2<R: Read>(
     }
     copied?;
     if stream.rejected > 0 && options.quarantine.is_none() {
+        // A header's count is checked at the storm's end: back into file order.
+        stream.errors.sort_by_key(|e| e.line);
         return Err(Error::Rejected(Box::new(Rejected {
             source: source.to_string(),
             good_rows: stream.rows,
