@@ -19,6 +19,7 @@ pub mod curation;
 pub mod db;
 pub mod error;
 pub mod ingest;
+pub mod landfalls;
 pub mod mask;
 pub mod models;
 pub mod observations;

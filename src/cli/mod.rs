@@ -79,6 +79,8 @@ enum Command {
         #[command(flatten)]
         output: query::OutputArgs,
     },
+    /// Storms and their landfall records (HURDAT2 record identifier L), in time order.
+    Landfalls(query::LandfallsArgs),
     /// Manage login users of the writer and reader groups.
     User {
         #[command(subcommand)]
@@ -235,6 +237,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => query::query(&open_db()?, &args)?,
         Command::Storms(args) => query::storms(&open_db()?, &args)?,
         Command::Track { btid, output } => query::track(&open_db()?, btid, output)?,
+        Command::Landfalls(args) => query::landfalls(&open_db()?, &args)?,
         Command::Near {
             lat,
             lon,
