@@ -609,3 +609,72 @@ fn a_revised_storm_is_merged_by_storm_and_time() {
         (3, "H1", "0.640312")
     );
 }
+
+/// Issue 12 point 5: `hurricane-db landfalls` lists the landfall records (HURDAT2
+/// record identifier L) in time order with a one-line summary; basin and category
+/// forgive case; `--min-cat H3` keeps landfalls made at H3, H4 or H5.
+#[test]
+fn landfalls_of_2005_north_atlantic_h3_or_stronger() {
+    let t = TestDb::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/hurdat2_sample_2005.txt");
+    cli_load(&t, &sample);
+    let out = cli(
+        &t,
+        &[
+            "landfalls",
+            "--year",
+            "2005",
+            "--basin",
+            "north atlantic",
+            "--min-cat",
+            "h3",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.last(),
+        Some(&"landfalls: 11 landfalls of 5 storms"),
+        "{stdout}"
+    );
+    let landfalls: Vec<String> = lines[1..lines.len() - 1]
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        landfalls,
+        [
+            "4 AL042005 DENNIS North Atlantic 2005-07-08 02:45 19.900000 -77.600000 120 956 H4",
+            "4 AL042005 DENNIS North Atlantic 2005-07-08 18:45 22.100000 -80.700000 120 941 H4",
+            "4 AL042005 DENNIS North Atlantic 2005-07-10 19:30 30.400000 -87.100000 105 946 H3",
+            "5 AL052005 EMILY North Atlantic 2005-07-18 06:30 20.300000 -87.400000 115 955 H4",
+            "5 AL052005 EMILY North Atlantic 2005-07-20 12:00 24.800000 -97.600000 110 944 H3",
+            "12 AL122005 KATRINA North Atlantic 2005-08-29 11:10 29.300000 -89.600000 110 920 H3",
+            "12 AL122005 KATRINA North Atlantic 2005-08-29 14:45 30.200000 -89.600000 105 928 H3",
+            "18 AL182005 RITA North Atlantic 2005-09-24 07:40 29.700000 -93.700000 100 937 H3",
+            "25 AL252005 WILMA North Atlantic 2005-10-21 21:45 20.600000 -86.800000 130 927 H4",
+            "25 AL252005 WILMA North Atlantic 2005-10-22 03:30 20.800000 -86.900000 115 933 H4",
+            "25 AL252005 WILMA North Atlantic 2005-10-24 10:30 25.900000 -81.700000 105 950 H3",
+        ]
+    );
+    // Every landfall of the sample, and those at TS or stronger (fewer: the others
+    // were made as depressions, lows or extratropical systems).
+    let count = |args: &[&str]| {
+        let out = cli(&t, args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        stdout.lines().last().unwrap_or_default().to_string()
+    };
+    let every = count(&["landfalls"]);
+    let ts = count(&["landfalls", "--min-cat", "ts"]);
+    assert_eq!(every, "landfalls: 29 landfalls of 16 storms");
+    assert_eq!(ts, "landfalls: 25 landfalls of 14 storms");
+    let bad = cli(&t, &["landfalls", "--min-cat", "E"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .contains("min_cat \"E\": expected one of TD, TS, H1, H2, H3, H4, H5"));
+}
