@@ -18,6 +18,7 @@ pub mod config;
 pub mod curation;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod ingest;
 pub mod landfalls;
 pub mod mask;

@@ -263,6 +263,64 @@ fn both_noaa_files_reproduce_storm_data_csv() {
         );
     }
 
+    // Export (issue 12 point 4): HURDAT2 per basin gives each NOAA file back, and the
+    // IHW layout gives storm_data.csv back.
+    let dir = tempfile::tempdir().unwrap();
+    let export = |args: &[&str], name: &str| {
+        let path = dir.path().join(name);
+        let mut all = vec!["export"];
+        all.extend(args);
+        all.extend(["--output", path.to_str().unwrap()]);
+        let out = cli(&h, &all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        println!("{}", String::from_utf8_lossy(&out.stderr).trim());
+        std::fs::read(&path).unwrap()
+    };
+    let atl = export(
+        &["--format", "hurdat2", "--basin", "north atlantic"],
+        "atl.txt",
+    );
+    assert!(
+        atl == std::fs::read(atlantic()).unwrap(),
+        "Atlantic: byte for byte"
+    );
+    let pac = export(
+        &["--format", "hurdat2", "--basin", "eastern pacific"],
+        "pac.txt",
+    );
+    let noaa = std::fs::read_to_string(pacific()).unwrap();
+    let pac = String::from_utf8(pac).unwrap();
+    let differing: Vec<(usize, &str, &str)> = pac
+        .split("\r\n")
+        .zip(noaa.split("\r\n"))
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| (i + 1, a, b))
+        .collect();
+    assert_eq!(pac.len(), noaa.len());
+    // The Pacific file's two misaligned lines come out in the regular layout; their
+    // values are the same.
+    assert_eq!(
+        differing,
+        [
+            (16274, "EP081994,                 LI,     70,", "EP081994,                LI ,     70,"),
+            (
+                25825,
+                "20140809, 1200,  , HU, 23.1N, 177.0E, 105,  944,  120,  120,  110,  115,   80,   80,   70,   70,   55,   55,   40,   40,",
+                "20140809, 1200,  , HU ,23.1N, 177.0E, 105,  944,  120,  120,  110,  115,   80,   80,   70,   70,   55,   55,   40,   40,"
+            )
+        ]
+    );
+    let ihw = export(&["--format", "ihw"], "ihw.csv");
+    assert!(
+        ihw == std::fs::read(storm_data()).unwrap(),
+        "IHW: byte for byte"
+    );
+
     // A reload of the same file writes nothing: every row unchanged, no audit row.
     let edits = scalar(&h, "SELECT count(*) AS n FROM edits");
     let again = cli_load(&h, &pacific());
