@@ -19,7 +19,9 @@ pub mod config;
 pub mod curation;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod ingest;
+pub mod landfalls;
 pub mod mask;
 pub mod models;
 pub mod observations;
@@ -45,4 +47,6 @@ pub use session::Session;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 pub use error::{Error, Result};
-pub use models::{Basin, Category, Hurricane, HurricaneChanges, NewHurricane, Storm};
+pub use models::{
+    Basin, Category, Hurdat2Fields, Hurricane, HurricaneChanges, NewHurricane, Storm,
+};

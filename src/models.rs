@@ -369,3 +369,49 @@ pub struct Basin {
     /// The waters the basin covers and who tracks them.
     pub description: String,
 }
+
+/// What a HURDAT2 observation carries beyond the IHW columns (all `None` for rows
+/// loaded from the IHW CSV). Read it beside [`Hurricane`]:
+/// `hurricanes::table.select((Hurricane::as_select(), Hurdat2Fields::as_select()))`.
+/// Radii are nautical miles, `None` where HURDAT2 writes -999.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = hurricanes, check_for_backend(diesel::pg::Pg))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Hurdat2Fields {
+    /// ATCF storm id, e.g. `AL122005` (basin, number in the season, year).
+    pub atcf_id: Option<String>,
+    /// Record identifier: `L` landfall, `W` max wind, `P` min pressure, `I` intensity
+    /// peak, `C` closest approach, `S` status change, `G` genesis, `T` extra track
+    /// detail, `R` rapid-change detail; `None` when blank.
+    pub record_id: Option<String>,
+    /// System status: `HU`, `TS`, `TD`, `EX`, `SD`, `SS`, `LO`, `WV`, `DB` (and `ET`,
+    /// `PT`, `ST` in the Pacific file).
+    pub status: Option<String>,
+    /// 34-kt wind radius, northeast quadrant (nautical miles).
+    pub r34_ne: Option<i16>,
+    /// 34-kt wind radius, southeast quadrant.
+    pub r34_se: Option<i16>,
+    /// 34-kt wind radius, southwest quadrant.
+    pub r34_sw: Option<i16>,
+    /// 34-kt wind radius, northwest quadrant.
+    pub r34_nw: Option<i16>,
+    /// 50-kt wind radius, northeast quadrant.
+    pub r50_ne: Option<i16>,
+    /// 50-kt wind radius, southeast quadrant.
+    pub r50_se: Option<i16>,
+    /// 50-kt wind radius, southwest quadrant.
+    pub r50_sw: Option<i16>,
+    /// 50-kt wind radius, northwest quadrant.
+    pub r50_nw: Option<i16>,
+    /// 64-kt wind radius, northeast quadrant.
+    pub r64_ne: Option<i16>,
+    /// 64-kt wind radius, southeast quadrant.
+    pub r64_se: Option<i16>,
+    /// 64-kt wind radius, southwest quadrant.
+    pub r64_sw: Option<i16>,
+    /// 64-kt wind radius, northwest quadrant.
+    pub r64_nw: Option<i16>,
+    /// Radius of maximum wind (nautical miles): only in the newer HURDAT2 format's
+    /// 21st field; `None` when absent or -999.
+    pub rmw: Option<i16>,
+}

@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::models::{Basin, Category, Hurricane, Storm};
 use crate::schema::{basins, categories, hurricanes, storms};
 
+pub use crate::landfalls::{landfalls, Landfall, LandfallFilter, StormLandfalls};
+
 /// Largest page a search returns.
 pub const MAX_LIMIT: i64 = 10_000;
 /// Page size when none is given.

@@ -54,6 +54,25 @@ diesel::table! {
         #[max_length = 16]
         basin -> Varchar,
         shape_length -> Numeric,
+        #[max_length = 8]
+        atcf_id -> Nullable<Varchar>,
+        #[max_length = 1]
+        record_id -> Nullable<Bpchar>,
+        #[max_length = 2]
+        status -> Nullable<Varchar>,
+        r34_ne -> Nullable<Int2>,
+        r34_se -> Nullable<Int2>,
+        r34_sw -> Nullable<Int2>,
+        r34_nw -> Nullable<Int2>,
+        r50_ne -> Nullable<Int2>,
+        r50_se -> Nullable<Int2>,
+        r50_sw -> Nullable<Int2>,
+        r50_nw -> Nullable<Int2>,
+        r64_ne -> Nullable<Int2>,
+        r64_se -> Nullable<Int2>,
+        r64_sw -> Nullable<Int2>,
+        r64_nw -> Nullable<Int2>,
+        rmw -> Nullable<Int2>,
     }
 }
 
@@ -71,6 +90,8 @@ diesel::table! {
         min_pressure -> Nullable<Int2>,
         #[max_length = 2]
         peak_cat -> Varchar,
+        #[max_length = 8]
+        atcf_id -> Nullable<Varchar>,
     }
 }
 

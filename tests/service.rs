@@ -905,6 +905,7 @@ fn openapi_documents_the_read_token() {
         ("/storms", "get", None),
         ("/storms/near", "get", None),
         ("/storms/{btid}/track", "get", None),
+        ("/landfalls", "get", None),
         ("/hurricanes", "post", Some("201")),
         ("/hurricanes/{fid}", "patch", Some("200")),
         ("/hurricanes/{fid}", "delete", Some("204")),
@@ -1183,4 +1184,80 @@ fn the_storm_browser_and_its_pictures_come_from_the_service() {
         let ok = &api["paths"][path]["get"]["responses"]["200"]["content"];
         assert!(ok.get("image/svg+xml").is_some(), "{path}: {ok}");
     }
+}
+
+/// Issue 12 point 5: `GET /landfalls` answers what `queries::landfalls` returns, with
+/// the same forgiving filters, and refuses an unknown category with 422.
+#[test]
+fn landfalls_match_the_library() {
+    let t = TestDb::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/hurdat2_sample_2005.txt");
+    load_path(&t.db, sample, &LoadOptions::new()).unwrap();
+    let server = Server::start(t.db.clone());
+    let (status, body) = server.get_with(
+        "/landfalls",
+        &[
+            ("year", "2005"),
+            ("basin", "north atlantic"),
+            ("min_cat", "h3"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let direct = queries::landfalls(
+        &mut t.db.conn().unwrap(),
+        &queries::LandfallFilter {
+            year: Some(2005),
+            basin: Some("North Atlantic".into()),
+            min_cat: Some("H3".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(body, serde_json::to_value(&direct).unwrap());
+    let storms: Vec<(&str, &str, usize)> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["atcf_id"].as_str().unwrap(),
+                s["name"].as_str().unwrap(),
+                s["landfalls"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        storms,
+        [
+            ("AL042005", "DENNIS", 3),
+            ("AL052005", "EMILY", 2),
+            ("AL122005", "KATRINA", 2),
+            ("AL182005", "RITA", 1),
+            ("AL252005", "WILMA", 3)
+        ]
+    );
+    let katrina = &body[2]["landfalls"][0];
+    assert_eq!(katrina["timestamp"], "2005-08-29T11:10:00Z");
+    assert_eq!(
+        (katrina["lat"].as_str(), katrina["long"].as_str()),
+        (Some("29.300000"), Some("-89.600000"))
+    );
+    assert_eq!(
+        (
+            katrina["wind_kts"].as_i64(),
+            katrina["pressure"].as_i64(),
+            katrina["cat"].as_str()
+        ),
+        (Some(110), Some(920), Some("H3"))
+    );
+
+    let (status, body) = server.get_with("/landfalls", &[("min_cat", "E")]);
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        error(&body).contains("min_cat \"E\": expected one of TD, TS, H1"),
+        "{body}"
+    );
+    let (status, body) = server.get_with("/landfalls", &[("year", "soon")]);
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = server.get_with("/landfalls", &[("colour", "red")]);
+    assert_eq!(status, 400, "{body}");
 }

@@ -26,6 +26,7 @@
 //! | `GET /storms?...` | storms, strongest first (takes `X-Read-Token`) |
 //! | `GET /storms/near?lat=&lon=&km=` | storms that passed within `km`, closest first (takes `X-Read-Token`) |
 //! | `GET /storms/{btid}/track` | a storm's observations in time order (takes `X-Read-Token`) |
+//! | `GET /landfalls?year=&basin=&min_cat=` | storms and their landfall records, in time order (takes `X-Read-Token`) |
 //! | `POST /hurricanes` | 201, `X-Read-Token` and the new observation (body: all fields) |
 //! | `PATCH /hurricanes/{fid}` | 200, `X-Read-Token` and the changed observation (body: the fields to change) |
 //! | `DELETE /hurricanes/{fid}` | 204 and `X-Read-Token` |
@@ -43,6 +44,8 @@
 //! `pressure_desc`), `limit` (default 100, at most 10000) and either `offset` or
 //! `page_token` (the previous page's `next_page`). `/storms` takes `name`,
 //! `year_from`, `year_to`, `basin` (repeatable), `min_wind`, `limit`, `offset`.
+//! `/landfalls` takes `year`, `basin` and `min_cat` (`TD`, `TS`, `H1`..`H5`: landfalls
+//! at that category or stronger), as `hurricane-db landfalls` does.
 //!
 //! Decimals (`lat`, `long`, `shape_length`) come out as strings, exactly as stored;
 //! send them as strings too (a JSON number goes through a binary float first).
@@ -102,7 +105,10 @@ use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use hurricane_db::ingest::{self, LoadOptions};
 use hurricane_db::observations;
-use hurricane_db::queries::{self, Filter, NearStorm, Order, Page, Place, Radius, StormFilter};
+use hurricane_db::queries::{
+    self, Filter, Landfall, LandfallFilter, NearStorm, Order, Page, Place, Radius, StormFilter,
+    StormLandfalls,
+};
 use hurricane_db::{
     Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane, Session, Storm,
 };
@@ -124,6 +130,7 @@ mod browser;
         storms,
         near,
         track,
+        landfalls,
         create,
         update,
         remove,
@@ -138,6 +145,8 @@ mod browser;
         HurricaneChanges,
         Storm,
         NearStorm,
+        StormLandfalls,
+        Landfall,
         Order
     ))
 )]
@@ -161,6 +170,7 @@ pub fn router(db: Db) -> Router {
         .route("/storms/near", get(near))
         .route("/storms/{btid}/track", get(track))
         .merge(browser::routes())
+        .route("/landfalls", get(landfalls))
         .route(
             "/openapi.json",
             get(|| async { Json(<ApiDoc as utoipa::OpenApi>::openapi()) }),
@@ -432,6 +442,35 @@ async fn track(
     let after = read_session(&db, &headers)?;
     Ok(Json(
         read(db, after, move |c| queries::track(c, btid)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/landfalls", tag = "storms",
+    params(
+        ("year" = Option<i32>, Query, description = "Storms of this year (of their first observation)"),
+        ("basin" = Option<String>, Query, description = "Storms of this basin, any case"),
+        ("min_cat" = Option<String>, Query, description = "Landfalls at this category or stronger: TD, TS, H1..H5 (any case)"),
+        ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)"),
+    ),
+    responses((status = 200, description = "Storms with landfalls (HURDAT2 record identifier L), each with its landfall records, in time order", body = Vec<StormLandfalls>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
+async fn landfalls(
+    State(db): State<Db>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Vec<StormLandfalls>>, ApiError> {
+    let mut f = LandfallFilter::default();
+    for (key, value) in pairs(&query) {
+        let (k, v) = (key.as_str(), value.as_str());
+        match k {
+            "year" => set(&mut f.year, k, v)?,
+            "basin" => set(&mut f.basin, k, v)?,
+            "min_cat" => set(&mut f.min_cat, k, v)?,
+            _ => return Err(unknown(k)),
+        }
+    }
+    let after = read_session(&db, &headers)?;
+    Ok(Json(
+        read(db, after, move |c| queries::landfalls(c, &f)).await?,
     ))
 }
 

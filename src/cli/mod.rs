@@ -86,6 +86,19 @@ enum Command {
         #[command(subcommand)]
         what: plot::PlotCommand,
     },
+    /// Write storms out as NOAA's HURDAT2 text or the IHW CSV (streams; summary on stderr).
+    Export {
+        /// Output layout.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        #[command(flatten)]
+        filter: hurricane_db::export::ExportFilter,
+        /// Write to FILE instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Storms and their landfall records (HURDAT2 record identifier L), in time order.
+    Landfalls(query::LandfallsArgs),
     /// Manage login users of the writer and reader groups.
     User {
         #[command(subcommand)]
@@ -243,6 +256,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Storms(args) => query::storms(&open_db()?, &args)?,
         Command::Track { btid, output } => query::track(&open_db()?, btid, output)?,
         Command::Plot { what } => plot::run(open_db, what)?,
+        Command::Landfalls(args) => query::landfalls(&open_db()?, &args)?,
+        Command::Export {
+            format,
+            filter,
+            output,
+        } => export(&open_db()?, format, &filter, output.as_deref())?,
         Command::Near {
             lat,
             lon,
@@ -458,6 +477,36 @@ fn db_status(dir: &Path) -> Result<()> {
             status.dir.display()
         ),
     }
+    Ok(())
+}
+
+/// `hurricane-db export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    /// NOAA's HURDAT2 text (CRLF, NOAA's column layout).
+    Hurdat2,
+    /// The IHW CSV layout.
+    Ihw,
+}
+
+fn export(
+    db: &Db,
+    format: ExportFormat,
+    filter: &hurricane_db::export::ExportFilter,
+    output: Option<&Path>,
+) -> Result<()> {
+    use hurricane_db::export::{export_hurdat2, export_ihw};
+    let mut out: Box<dyn std::io::Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| Error::io(path, e))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let summary = db.read(|conn| match format {
+        ExportFormat::Hurdat2 => export_hurdat2(conn, filter, &mut out),
+        ExportFormat::Ihw => export_ihw(conn, filter, &mut out),
+    })?;
+    eprintln!("{summary}");
     Ok(())
 }
 

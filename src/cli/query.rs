@@ -145,3 +145,72 @@ pub fn near(db: &Db, lat: f64, lon: f64, km: f64, output: OutputArgs) -> Result<
     );
     Ok(())
 }
+
+/// `hurricane-db landfalls`: storms and their landfall records.
+#[derive(Args, Debug, Clone)]
+pub struct LandfallsArgs {
+    #[command(flatten)]
+    pub filter: queries::LandfallFilter,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// One printed line: a landfall with its storm.
+#[derive(serde::Serialize)]
+struct LandfallLine {
+    btid: i16,
+    atcf_id: Option<String>,
+    name: String,
+    year: i32,
+    basin: String,
+    #[serde(flatten)]
+    landfall: queries::Landfall,
+}
+
+pub fn landfalls(db: &Db, args: &LandfallsArgs) -> Result<()> {
+    let storms = db.read(|conn| queries::landfalls(conn, &args.filter))?;
+    let lines: Vec<LandfallLine> = storms
+        .iter()
+        .flat_map(|s| {
+            s.landfalls.iter().map(|l| LandfallLine {
+                btid: s.btid,
+                atcf_id: s.atcf_id.clone(),
+                name: s.name.clone(),
+                year: s.year,
+                basin: s.basin.clone(),
+                landfall: l.clone(),
+            })
+        })
+        .collect();
+    let columns: Vec<Column<LandfallLine>> = vec![
+        Column::right("btid", |l| l.btid.to_string()),
+        Column::left("atcf id", |l| {
+            l.atcf_id.clone().unwrap_or_else(|| "-".into())
+        }),
+        Column::left("name", |l| l.name.clone()),
+        Column::left("basin", |l| l.basin.clone()),
+        Column::left("landfall (UTC)", |l| {
+            l.landfall.timestamp.format("%Y-%m-%d %H:%M").to_string()
+        }),
+        Column::right("lat", |l| l.landfall.lat.to_string()),
+        Column::right("long", |l| l.landfall.long.to_string()),
+        Column::right("wind kts", |l| l.landfall.wind_kts.to_string()),
+        Column::right("mb", |l| {
+            l.landfall.pressure.map_or("-".into(), |p| p.to_string())
+        }),
+        Column::left("cat", |l| l.landfall.cat.clone()),
+    ];
+    let format = args.output.format();
+    emit(&lines, &columns, format)?;
+    summary(
+        format,
+        &format!(
+            "landfalls: {} landfall{} of {} storm{}",
+            lines.len(),
+            if lines.len() == 1 { "" } else { "s" },
+            storms.len(),
+            if storms.len() == 1 { "" } else { "s" }
+        ),
+    );
+    Ok(())
+}

@@ -42,16 +42,90 @@ impl CopyFormat {
         }
     }
 
-    /// Appends one row in table column order.
-    pub(crate) fn row(self, o: &Observation<'_>, out: &mut Vec<u8>) {
+    /// Appends one row in table column order: the IHW columns, then the HURDAT2 ones
+    /// (`extra`; all NULL for a row from the IHW CSV).
+    pub(crate) fn row(self, o: &Observation<'_>, extra: Option<&Extra<'_>>, out: &mut Vec<u8>) {
         match self {
-            CopyFormat::Binary => binary_row(o, out),
-            CopyFormat::Text => text_row(o, out),
+            CopyFormat::Binary => {
+                binary_row(o, out);
+                binary_extra(extra, out);
+            }
+            CopyFormat::Text => {
+                text_row(o, out);
+                text_extra(extra, out);
+            }
         }
     }
 }
 
-const COLUMNS: i16 = 11;
+/// The HURDAT2 columns of one row (after `shape_length`, in table order).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Extra<'a> {
+    pub atcf_id: &'a str,
+    /// `None` when the record identifier is blank.
+    pub record_id: Option<u8>,
+    pub status: &'a str,
+    /// r34 NE, SE, SW, NW, then r50, then r64; `None` for -999.
+    pub radii: [Option<i16>; 12],
+    pub rmw: Option<i16>,
+}
+
+/// Columns of `hurricanes`: 11 IHW columns and 16 HURDAT2 ones.
+const COLUMNS: i16 = 27;
+const EXTRA_COLUMNS: usize = 16;
+
+fn binary_extra(extra: Option<&Extra<'_>>, out: &mut Vec<u8>) {
+    const NULL: [u8; 4] = (-1i32).to_be_bytes();
+    let Some(e) = extra else {
+        for _ in 0..EXTRA_COLUMNS {
+            out.extend_from_slice(&NULL);
+        }
+        return;
+    };
+    field(out, e.atcf_id.as_bytes());
+    match e.record_id {
+        Some(r) => field(out, &[r]),
+        None => out.extend_from_slice(&NULL),
+    }
+    field(out, e.status.as_bytes());
+    for v in e.radii.iter().chain(std::iter::once(&e.rmw)) {
+        match v {
+            Some(v) => field(out, &v.to_be_bytes()),
+            None => out.extend_from_slice(&NULL),
+        }
+    }
+}
+
+fn text_extra(extra: Option<&Extra<'_>>, out: &mut Vec<u8>) {
+    use std::io::Write;
+    // text_row ended the line: reopen it.
+    out.pop();
+    let Some(e) = extra else {
+        for _ in 0..EXTRA_COLUMNS {
+            out.extend_from_slice(b"\t\\N");
+        }
+        out.push(b'\n');
+        return;
+    };
+    out.push(b'\t');
+    escaped(out, e.atcf_id);
+    out.push(b'\t');
+    match e.record_id {
+        Some(r) => out.push(r),
+        None => out.extend_from_slice(b"\\N"),
+    }
+    out.push(b'\t');
+    escaped(out, e.status);
+    for v in e.radii.iter().chain(std::iter::once(&e.rmw)) {
+        match v {
+            Some(v) => {
+                let _ = write!(out, "\t{v}");
+            }
+            None => out.extend_from_slice(b"\t\\N"),
+        }
+    }
+    out.push(b'\n');
+}
 
 fn binary_row(o: &Observation<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(&COLUMNS.to_be_bytes());

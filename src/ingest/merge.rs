@@ -204,15 +204,122 @@ pub(super) fn finish(conn: &mut PgConnection, target: Target, rows: u64) -> Resu
     })
 }
 
-/// Updates only rows whose values differ: an unchanged row is never written. Kept on
-/// one short line: the audit trail stores this text with every row it changes.
+/// Updates only rows whose IHW values differ: an unchanged row is never written, and
+/// the HURDAT2 columns (which the IHW CSV does not carry) are left as they are. Kept
+/// short: the audit trail stores this text with every row it changes.
 const UPDATE_CHANGED: &str = "WITH c AS (UPDATE hurricanes h SET \
     \"timestamp\"=s.\"timestamp\",btid=s.btid,name=s.name,lat=s.lat,long=s.long,\
     wind_kts=s.wind_kts,pressure=s.pressure,cat=s.cat,basin=s.basin,shape_length=s.shape_length \
-    FROM hurricanes_staging s WHERE h.fid=s.fid AND ROW(h.*) IS DISTINCT FROM ROW(s.*) \
-    RETURNING 1) SELECT count(*) AS n FROM c";
+    FROM hurricanes_staging s WHERE h.fid=s.fid AND (h.\"timestamp\",h.btid,h.name,h.lat,h.long,\
+    h.wind_kts,h.pressure,h.cat,h.basin,h.shape_length) IS DISTINCT FROM (s.\"timestamp\",s.btid,\
+    s.name,s.lat,s.long,s.wind_kts,s.pressure,s.cat,s.basin,s.shape_length) RETURNING 1) \
+    SELECT count(*) AS n FROM c";
 
 /// Inserts FIDs the table does not have yet (short, for the same reason).
 const INSERT_NEW: &str = "WITH a AS (INSERT INTO hurricanes SELECT s.* FROM hurricanes_staging s \
     WHERE NOT EXISTS (SELECT FROM hurricanes h WHERE h.fid=s.fid) RETURNING 1) \
     SELECT count(*) AS n FROM a";
+
+/// The highest FID and BTID stored (0 when none): a HURDAT2 file's rows are numbered
+/// after them while they stream, so a file of new storms needs no renumbering.
+pub(super) fn highest_ids(conn: &mut PgConnection) -> Result<(i32, i16)> {
+    #[derive(QueryableByName)]
+    struct Highest {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        fid: i32,
+        #[diesel(sql_type = diesel::sql_types::SmallInt)]
+        btid: i16,
+    }
+    let h: Highest = diesel::sql_query(
+        "SELECT coalesce(max(fid), 0) AS fid, coalesce(max(btid), 0)::smallint AS btid FROM hurricanes",
+    )
+    .get_result(conn)?;
+    Ok((h.fid, h.btid))
+}
+
+/// Merges a staged HURDAT2 file (if staged) and counts what happened.
+///
+/// The COPY gave every staged row a provisional FID (the highest stored FID plus its
+/// rank in the file) and BTID (the highest stored BTID plus its storm's rank). Here
+/// they become final, in two statements on the staging table that only touch rows
+/// whose number changes:
+///
+/// 1. each storm's BTID is the one of the stored storm with its ATCF id, else of a
+///    stored storm without ATCF id with the same basin, first time and name (a
+///    database loaded from the IHW CSV gets its ids attached instead of duplicated
+///    storms), else a new one after the highest BTID, in file order;
+/// 2. each observation's FID is the one of the stored observation with that BTID and
+///    time, else a new one after the highest FID, in file order.
+///
+/// Step 2 is skipped when no staged storm was stored before (a file of new storms).
+/// Then, as for the CSV, rows that differ in any column are updated and new FIDs
+/// inserted; identical rows are not written. Into an empty table the provisional
+/// numbers are final (FID = rank in the file, BTID = storm rank), which is how
+/// storm_data.csv numbers the two NOAA files loaded Atlantic first.
+pub(super) fn finish_hurdat2(conn: &mut PgConnection, target: Target, rows: u64) -> Result<Counts> {
+    if target == Target::Direct {
+        return finish(conn, target, rows);
+    }
+    diesel::sql_query("ANALYZE hurricanes_staging").execute(conn)?;
+    diesel::sql_query(ASSIGN_BTIDS).execute(conn)?;
+    // Observations can only match in storms that were already stored.
+    let in_stored_storms = count(
+        conn,
+        "SELECT count(*) AS n FROM hurricanes_staging s \
+         WHERE EXISTS (SELECT FROM storms st WHERE st.btid = s.btid)",
+    )?;
+    if in_stored_storms > 0 {
+        diesel::sql_query(ASSIGN_FIDS).execute(conn)?;
+    }
+    let updated = count(conn, UPDATE_CHANGED_ALL)?;
+    let inserted = count(conn, INSERT_NEW)?;
+    let total = count(conn, "SELECT count(*) AS n FROM hurricanes")?;
+    let not_in_file = total.checked_sub(rows).ok_or_else(|| Error::Database {
+        message: format!("merge left {total} rows for {rows} staged"),
+        source: None,
+    })?;
+    Ok(Counts {
+        inserted,
+        updated,
+        not_in_file,
+    })
+}
+
+/// Step 1 of [`finish_hurdat2`] (on the temporary table: not audited). Storms without
+/// ATCF id that share basin, name and first time (two unnamed storms may start
+/// together) are paired with the staged ones in order: BTID order with file order.
+const ASSIGN_BTIDS: &str = "WITH f AS (\
+    SELECT atcf_id, min(fid) AS seq, min(\"timestamp\") AS t0, min(basin) AS basin, min(name) AS name \
+    FROM hurricanes_staging GROUP BY atcf_id), \
+byid AS (SELECT f.atcf_id, st.btid FROM f JOIN storms st ON st.atcf_id = f.atcf_id), \
+fr AS (SELECT f.*, row_number() OVER (PARTITION BY basin, name, t0 ORDER BY seq) AS r FROM f \
+    WHERE NOT EXISTS (SELECT FROM byid WHERE byid.atcf_id = f.atcf_id)), \
+sr AS (SELECT btid, basin, name, first_time, \
+    row_number() OVER (PARTITION BY basin, name, first_time ORDER BY btid) AS r \
+    FROM storms WHERE atcf_id IS NULL), \
+bykey AS (SELECT fr.atcf_id, sr.btid FROM fr JOIN sr ON sr.basin = fr.basin AND sr.name = fr.name \
+    AND sr.first_time = fr.t0 AND sr.r = fr.r), \
+k AS (SELECT f.atcf_id, f.seq, coalesce(byid.btid, bykey.btid) AS old \
+    FROM f LEFT JOIN byid USING (atcf_id) LEFT JOIN bykey USING (atcf_id)), \
+n AS (SELECT atcf_id, coalesce(old, ((SELECT coalesce(max(btid), 0) FROM hurricanes) \
+    + row_number() OVER (PARTITION BY old IS NULL ORDER BY seq))::smallint) AS btid FROM k) \
+UPDATE hurricanes_staging s SET btid = n.btid FROM n WHERE s.atcf_id = n.atcf_id AND s.btid <> n.btid";
+
+/// Step 2 of [`finish_hurdat2`] (on the temporary table: not audited).
+const ASSIGN_FIDS: &str = "WITH m AS (\
+    SELECT s.fid AS seq, (SELECT min(h.fid) FROM hurricanes h \
+       WHERE h.btid = s.btid AND h.\"timestamp\" = s.\"timestamp\") AS old \
+    FROM hurricanes_staging s), \
+n AS (SELECT seq, coalesce(old, (SELECT coalesce(max(fid), 0) FROM hurricanes) \
+    + row_number() OVER (PARTITION BY old IS NULL ORDER BY seq))::integer AS fid FROM m) \
+UPDATE hurricanes_staging s SET fid = n.fid FROM n WHERE s.fid = n.seq AND s.fid <> n.fid";
+
+/// Updates rows that differ in any column, HURDAT2 ones included (short: audited).
+const UPDATE_CHANGED_ALL: &str = "WITH c AS (UPDATE hurricanes h SET \
+    \"timestamp\"=s.\"timestamp\",btid=s.btid,name=s.name,lat=s.lat,long=s.long,\
+    wind_kts=s.wind_kts,pressure=s.pressure,cat=s.cat,basin=s.basin,shape_length=s.shape_length,\
+    atcf_id=s.atcf_id,record_id=s.record_id,status=s.status,r34_ne=s.r34_ne,r34_se=s.r34_se,\
+    r34_sw=s.r34_sw,r34_nw=s.r34_nw,r50_ne=s.r50_ne,r50_se=s.r50_se,r50_sw=s.r50_sw,\
+    r50_nw=s.r50_nw,r64_ne=s.r64_ne,r64_se=s.r64_se,r64_sw=s.r64_sw,r64_nw=s.r64_nw,rmw=s.rmw \
+    FROM hurricanes_staging s WHERE h.fid=s.fid AND ROW(h.*) IS DISTINCT FROM ROW(s.*) \
+    RETURNING 1) SELECT count(*) AS n FROM c";

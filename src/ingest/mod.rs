@@ -8,6 +8,7 @@
 //! nothing is written, unless a quarantine file takes the bad rows.
 
 mod encode;
+mod hurdat2;
 mod merge;
 mod parse;
 
@@ -15,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use diesel::pg::PgConnection;
 
 pub use encode::CopyFormat;
+pub use hurdat2::{ihw_basin, ihw_category, RECORD_IDS, STATUSES};
 pub use parse::{RowError, HEADER};
 
 use crate::db::Db;
@@ -255,6 +257,19 @@ pub fn load_reader(
     options: &LoadOptions,
 ) -> Result<LoadSummary> {
     let started = Instant::now();
+    let mut input = BufReader::with_capacity(1 << 16, LineLimit::new(reader));
+    // The format, from the first line: a HURDAT2 storm header or (anything else) CSV.
+    let first = input.fill_buf().map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => Error::InvalidInput(format!("{source}:{e}")),
+        _ => Error::io(source, e),
+    })?;
+    let line_end = first
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(first.len());
+    if hurdat2::is_header_line(&first[..line_end]) {
+        return load_hurdat2(conn, input, source, size, options, started);
+    }
     let mut quarantine = match &options.quarantine {
         Some(path) => Some(Quarantine::create(path)?),
         None => None,
@@ -267,7 +282,7 @@ pub fn load_reader(
                 .has_headers(false)
                 .flexible(true)
                 .buffer_capacity(1 << 16)
-                .from_reader(BufReader::with_capacity(1 << 16, LineLimit::new(reader))),
+                .from_reader(input),
         ),
         source,
         options,
@@ -285,14 +300,6 @@ pub fn load_reader(
         p.start(size);
     }
     // Whatever happens next, the front end hears that the load ended.
-    struct Finish<'p>(Option<&'p dyn Progress>);
-    impl Drop for Finish<'_> {
-        fn drop(&mut self) {
-            if let Some(p) = self.0 {
-                p.finish();
-            }
-        }
-    }
     let _finish = Finish(options.progress.as_deref());
     let copy_started = Instant::now();
     let copied = merge::copy(conn, target, options.format, |sink| {
@@ -352,6 +359,109 @@ pub fn load_reader(
     })
 }
 
+/// Notifies the front end that a load ended, whatever happened.
+struct Finish<'p>(Option<&'p dyn Progress>);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.0 {
+            p.finish();
+        }
+    }
+}
+
+/// The HURDAT2 side of [`load_reader`]: same transaction discipline, COPY target and
+/// summary; storms are matched by ATCF id and observations by (storm, time) (see
+/// [`merge`]'s `finish_hurdat2`).
+fn load_hurdat2<R: Read>(
+    conn: &mut PgConnection,
+    input: BufReader<LineLimit<R>>,
+    source: &str,
+    size: u64,
+    options: &LoadOptions,
+    started: Instant,
+) -> Result<LoadSummary> {
+    let mut quarantine = match &options.quarantine {
+        Some(path) => Some(Quarantine::create_with(path, &hurdat2::QUARANTINE_HEADER)?),
+        None => None,
+    };
+    let target = merge::prepare(conn)?;
+    let highest = match target {
+        merge::Target::Direct => (0, 0),
+        merge::Target::Staging => merge::highest_ids(conn)?,
+    };
+    let state = RefCell::new(hurdat2::H2Stream::new(
+        input,
+        source,
+        options.format,
+        options.max_errors,
+        quarantine.as_mut(),
+        options.progress.as_deref(),
+        highest,
+    ));
+    if let Some(p) = options.progress.as_deref() {
+        p.start(size);
+    }
+    let _finish = Finish(options.progress.as_deref());
+    let copy_started = Instant::now();
+    let copied = merge::copy(conn, target, options.format, |sink| {
+        let mut stream = state.borrow_mut();
+        stream.run(sink).map_err(|e| {
+            stream.fatal = Some(e);
+            Error::InvalidInput("load aborted".into())
+        })
+    });
+    let copy = copy_started.elapsed();
+    let mut stream = state.into_inner();
+    if let Some(fatal) = stream.fatal.take() {
+        return Err(fatal);
+    }
+    copied?;
+    if stream.rejected > 0 && options.quarantine.is_none() {
+        // A header's count is checked at the storm's end: back into file order.
+        stream.errors.sort_by_key(|e| e.line);
+        return Err(Error::Rejected(Box::new(Rejected {
+            source: source.to_string(),
+            good_rows: stream.rows,
+            total: stream.rejected,
+            errors: stream.errors,
+        })));
+    }
+    let (rows, rejected, parse) = (stream.rows, stream.rejected, stream.parse);
+    let merge_started = Instant::now();
+    if let (Some(p), merge::Target::Staging) = (options.progress.as_deref(), target) {
+        p.phase(&format!("merging {rows} staged rows"));
+    }
+    let counts = merge::finish_hurdat2(conn, target, rows)?;
+    let merge = merge_started.elapsed();
+    if let (Some(q), Some(path)) = (quarantine, &options.quarantine) {
+        q.finish(path)?;
+    }
+    tracing::debug!(
+        source,
+        rows,
+        rejected,
+        ?target,
+        ?parse,
+        ?copy,
+        ?merge,
+        "HURDAT2 load finished"
+    );
+    Ok(LoadSummary {
+        source: source.to_string(),
+        rows,
+        inserted: counts.inserted,
+        updated: counts.updated,
+        unchanged: rows - counts.inserted - counts.updated,
+        rejected,
+        not_in_file: counts.not_in_file,
+        elapsed: started.elapsed(),
+        parse,
+        copy,
+        merge,
+    })
+}
+
 /// Longest line the loader reads. An IHW row is under 100 bytes; without a bound the
 /// CSV reader would hold a whole runaway line (megabytes) in memory.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -388,7 +498,7 @@ impl<R: Read> Read for LineLimit<R> {
                         std::io::ErrorKind::InvalidData,
                         format!(
                             "{}: line longer than {MAX_LINE_BYTES} bytes: expected an IHW row \
-                             (14 short fields)",
+                             (14 short fields) or a HURDAT2 line",
                             self.line
                         ),
                     ));
@@ -465,7 +575,7 @@ impl<R: Read> Stream<'_, R> {
                     self.rows += 1;
                     // Once the load is doomed, keep checking rows but send nothing.
                     if self.rejected == 0 || self.quarantine.is_some() {
-                        format.row(&o, &mut buf);
+                        format.row(&o, None, &mut buf);
                     }
                 }
                 Err(e) => self.reject(e, &record)?,
@@ -610,15 +720,19 @@ struct Quarantine {
 
 impl Quarantine {
     fn create(path: &Path) -> Result<Quarantine> {
+        let mut header = vec!["LINE", "ERROR"];
+        header.extend(HEADER);
+        Quarantine::create_with(path, &header)
+    }
+
+    fn create_with(path: &Path, header: &[&str]) -> Result<Quarantine> {
         let mut temp = path.as_os_str().to_owned();
         temp.push(".partial");
         let temp = PathBuf::from(temp);
         let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
         let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(file);
-        let mut header = vec!["LINE", "ERROR"];
-        header.extend(HEADER);
         writer
-            .write_record(&header)
+            .write_record(header)
             .map_err(|e| quarantine_error(&temp, e))?;
         Ok(Quarantine { writer, temp })
     }
@@ -630,6 +744,13 @@ impl Quarantine {
         row.extend(record.iter());
         self.writer
             .write_record(&row)
+            .map_err(|e| quarantine_error(&self.temp, e))
+    }
+
+    /// A whole line (HURDAT2): `LINE,ERROR,TEXT`.
+    fn write_line(&mut self, line: u64, reason: &str, text: &str) -> Result<()> {
+        self.writer
+            .write_record([line.to_string().as_str(), reason, text])
             .map_err(|e| quarantine_error(&self.temp, e))
     }
 

@@ -252,7 +252,7 @@ fn parse_row<'a>(line: u64, f: &[&'a [u8]; 14]) -> Result<Observation<'a>, RowEr
     })
 }
 
-fn days_in_month(year: i32, month: u32) -> u32 {
+pub(super) fn days_in_month(year: i32, month: u32) -> u32 {
     let (ny, nm) = if month == 12 {
         (year + 1, 1)
     } else {
@@ -267,7 +267,7 @@ fn trim(bytes: &[u8]) -> &[u8] {
     bytes.trim_ascii()
 }
 
-fn int_in(
+pub(super) fn int_in(
     line: u64,
     column: &'static str,
     raw: &[u8],
@@ -314,7 +314,7 @@ fn ad_time(line: u64, raw: &[u8]) -> Result<(u32, u32), RowError> {
     Ok((hour, minute))
 }
 
-fn text<'a>(
+pub(super) fn text<'a>(
     line: u64,
     column: &'static str,
     raw: &'a [u8],
@@ -357,7 +357,7 @@ fn text<'a>(
 
 /// How large a decimal's magnitude may be.
 #[derive(Clone, Copy)]
-enum Bound {
+pub(super) enum Bound {
     /// |value| <= n (the table's CHECK range).
     UpTo(u64),
     /// |value| < n (the column's precision).
@@ -366,7 +366,7 @@ enum Bound {
 
 /// A decimal within its bound with at most 6 digits after the point (the columns
 /// are numeric(p,6): more digits would be rounded, and not stay exact).
-fn decimal<'a>(
+pub(super) fn decimal<'a>(
     line: u64,
     column: &'static str,
     raw: &'a [u8],
