@@ -330,7 +330,8 @@ fn quarantine_loads_good_rows_and_keeps_bad_ones() {
     let summary = load_path(&t.db, &path, &options).unwrap();
     assert_eq!(
         summary.to_string().rsplit_once(" in ").unwrap().0,
-        "loaded storm_data.csv: 2 rows, 2 inserted, 0 updated, 0 unchanged, 2 rejected, 0 not in file"
+        "loaded storm_data.csv: 2 rows, 2 inserted, 0 updated, 0 unchanged, 2 rejected, 0 not in file; \
+         1 storms: 1 added, 0 revised, 0 unchanged, 0 not in file; load 1"
     );
     let quarantined = std::fs::read_to_string(&qfile).unwrap();
     assert_eq!(
