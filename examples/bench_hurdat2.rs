@@ -77,18 +77,22 @@ fn main() -> AnyResult<()> {
         rate_ihw = rate;
     }
     let (csv_m, h2_m) = (median(t_csv), median(t_h2));
-    let line = |name: &str, t: Duration| {
+    let line = |name: &str, rows: f64, t: Duration| {
         println!(
             "  {:<46} {:>8.3} s {:>9.0} rows/s",
             name,
             t.as_secs_f64(),
-            ROWS / t.as_secs_f64()
+            rows / t.as_secs_f64()
         )
     };
-    line("load storm_data.csv (IHW CSV)", csv_m);
-    line("load Atlantic HURDAT2 (8,618 rows, empty table)", median(t_atl));
-    line("load Pacific HURDAT2 (26,868 rows, merged)", median(t_pac));
-    line("load both HURDAT2 files", h2_m);
+    line("load storm_data.csv (IHW CSV)", ROWS, csv_m);
+    line(
+        "load Atlantic HURDAT2 (empty table)",
+        8_618.0,
+        median(t_atl),
+    );
+    line("load Pacific HURDAT2 (merged)", 26_868.0, median(t_pac));
+    line("load both HURDAT2 files", ROWS, h2_m);
     let x_h2 = median(x_h2);
     let x_ihw = median(x_ihw);
     println!(

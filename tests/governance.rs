@@ -6,9 +6,7 @@ use std::process::Command;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use diesel_migrations::MigrationHarness;
 use hurricane_db::audit::Edit;
-use hurricane_db::db::MIGRATIONS;
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::roles::{self, Role};
 use hurricane_db::schema::{edits, hurricanes};
@@ -507,7 +505,10 @@ fn history_shows_two_app_users_and_the_fields_they_changed() {
         ),
         "{text}"
     );
-    assert_eq!(lines[3], "history: fid 1, 3 edits, app users: alice, bob, load:storm_sample.csv");
+    assert_eq!(
+        lines[3],
+        "history: fid 1, 3 edits, app users: alice, bob, load:storm_sample.csv"
+    );
 }
 
 #[test]
