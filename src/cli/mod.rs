@@ -572,7 +572,8 @@ fn demo(started: Instant) -> Result<()> {
     let applied = db.run_pending_migrations()?;
     eprintln!("migrations: {} applied", applied.len());
     let options = LoadOptions::new();
-    let summary = db.transaction(|conn| {
+    let app_user = hurricane_db::ingest::default_app_user("storm_sample.csv");
+    let summary = db.transaction_as(&app_user, |conn| {
         hurricane_db::ingest::load_reader(
             conn,
             SAMPLE,

@@ -6,6 +6,14 @@
 //! values are DISTINCT FROM the staged ones (an unchanged row is never touched: no
 //! dead tuple, no audit row). Everything runs in one transaction: a bad row means
 //! nothing is written, unless a quarantine file takes the bad rows.
+//!
+//! Every load is recorded (migration 000008): a row in `loads` written through the
+//! SECURITY DEFINER `loads_begin` / `loads_finish` in the load's own transaction, with
+//! its counts of observations and storms, and `edits.load_id` naming it on every edit
+//! the load made (the audit trigger finds the running load by the transaction's id).
+//! [`LoadSummary`] carries the same counts and [`LoadSummary::load_id`];
+//! [`crate::audit::load_changes`] reads back what a load changed. Rows and storms the
+//! file lacks are counted as not in file and left alone: a load never deletes.
 
 mod encode;
 mod hurdat2;
