@@ -36,6 +36,7 @@ diesel::table! {
         new_row -> Nullable<Jsonb>,
         query -> Nullable<Text>,
         recorded_at -> Timestamptz,
+        load_id -> Nullable<Int8>,
     }
 }
 
@@ -77,6 +78,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    loads (id) {
+        id -> Int8,
+        file_name -> Text,
+        format -> Text,
+        size_bytes -> Nullable<Int8>,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        db_user -> Text,
+        app_user -> Nullable<Text>,
+        txid -> Int8,
+        rows_in_file -> Nullable<Int8>,
+        inserted -> Nullable<Int8>,
+        updated -> Nullable<Int8>,
+        unchanged -> Nullable<Int8>,
+        rejected -> Nullable<Int8>,
+        not_in_file -> Nullable<Int8>,
+        storms_in_file -> Nullable<Int8>,
+        storms_added -> Nullable<Int8>,
+        storms_revised -> Nullable<Int8>,
+        storms_unchanged -> Nullable<Int8>,
+        storms_not_in_file -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     storms (btid) {
         btid -> Int2,
         name -> Varchar,
@@ -100,4 +126,4 @@ diesel::joinable!(hurricanes -> categories (cat));
 diesel::joinable!(storms -> basins (basin));
 diesel::joinable!(storms -> categories (peak_cat));
 
-diesel::allow_tables_to_appear_in_same_query!(basins, categories, edits, hurricanes, storms,);
+diesel::allow_tables_to_appear_in_same_query!(basins, categories, edits, hurricanes, loads, storms,);

@@ -70,7 +70,7 @@ fn comment_counts(conn: &mut PgConnection) -> Vec<TableComments> {
                     FILTER (WHERE coalesce(btrim(col_description(c.oid, a.attnum)), '') = '') AS uncommented \
          FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
          WHERE c.relnamespace = 'public'::regnamespace \
-           AND c.relname IN ('hurricanes', 'storms', 'edits', 'categories', 'basins') \
+           AND c.relname IN ('hurricanes', 'storms', 'edits', 'categories', 'basins', 'loads') \
          GROUP BY c.oid, c.relname ORDER BY c.relname",
     )
     .load(conn)
@@ -81,7 +81,7 @@ fn comment_counts(conn: &mut PgConnection) -> Vec<TableComments> {
 fn every_table_and_column_has_a_comment() {
     let t = TestDb::new();
     let counts = comment_counts(&mut t.connect());
-    assert_eq!(counts.len(), 5, "{counts:?}");
+    assert_eq!(counts.len(), 6, "{counts:?}");
     println!("{:<12} {:>7} {:>9}", "table", "columns", "commented");
     for c in &counts {
         println!("{:<12} {:>7} {:>9}", c.table_name, c.columns, c.commented);
@@ -100,9 +100,12 @@ fn every_table_and_column_has_a_comment() {
     let expected = [
         ("basins", 3),
         ("categories", 6),
-        ("edits", 10),
+        // 10 and load_id (migration 000008).
+        ("edits", 11),
         // 11 IHW columns and 16 from HURDAT2 (migration 000007).
         ("hurricanes", 27),
+        // Migration 000008: one row per load (release).
+        ("loads", 20),
         ("storms", 11),
     ];
     let got: Vec<(&str, i64)> = counts

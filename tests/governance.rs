@@ -6,9 +6,7 @@ use std::process::Command;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use diesel_migrations::MigrationHarness;
 use hurricane_db::audit::Edit;
-use hurricane_db::db::MIGRATIONS;
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::roles::{self, Role};
 use hurricane_db::schema::{edits, hurricanes};
@@ -295,7 +293,7 @@ fn rolled_back_changes_and_unchanged_reloads_leave_no_edit() {
     assert_eq!(after_load.len(), 3903);
     assert!(after_load
         .iter()
-        .all(|e| e.action == "I" && e.app_user.is_none()));
+        .all(|e| e.action == "I" && e.app_user.as_deref() == Some("load:storm_sample.csv")));
 
     let undone = t.db.transaction_as("carol", |c| {
         let changed = diesel::update(hurricanes::table.find(1))
@@ -324,19 +322,27 @@ struct Digest {
 }
 
 fn digest(conn: &mut PgConnection) -> Digest {
-    diesel::sql_query("SELECT md5(string_agg(h::text, '|' ORDER BY fid)) AS digest, count(*) AS n FROM hurricanes h")
-        .get_result(conn)
-        .unwrap()
+    // The IHW columns only: migration 000007 adds HURDAT2 columns (NULL for these rows).
+    diesel::sql_query(
+        "SELECT md5(string_agg(concat_ws(',', fid, \"timestamp\", btid, name, lat, long, wind_kts, \
+         pressure, cat, basin, shape_length), '|' ORDER BY fid)) AS digest, count(*) AS n FROM hurricanes",
+    )
+    .get_result(conn)
+    .unwrap()
 }
 
 #[test]
 fn later_migrations_keep_a_loaded_table_intact() {
-    let t = TestDb::empty();
-    {
-        let mut conn = t.db.conn().unwrap();
-        conn.run_next_migration(MIGRATIONS).unwrap(); // create_hurricanes only
-    }
+    // Today's loader writes today's columns: load, then go back to migration 000001
+    // (create_hurricanes only), a table loaded before any later migration existed.
+    let t = TestDb::new();
     load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();
+    loop {
+        let v = t.db.revert_last_migration().unwrap();
+        if v.contains("000002") {
+            break;
+        }
+    }
     let before = digest(&mut t.db.conn().unwrap());
     assert_eq!(before.n, 3903);
     let applied = t.db.run_pending_migrations().unwrap();
@@ -421,6 +427,32 @@ fn a_writer_login_loads_and_refreshes_with_the_cli() {
         })
         .unwrap();
     assert_eq!(peak, 85);
+
+    // Both loads are recorded under the writer login, and its edits name them.
+    let loads = t.db.loads().unwrap();
+    assert_eq!(loads.len(), 2);
+    assert!(loads
+        .iter()
+        .all(|l| l.db_user == name && l.app_user.as_deref() == Some("load:storm_sample.csv")));
+    assert_eq!(loads[1].updated, Some(1));
+    assert_eq!(
+        edits.last().unwrap().app_user.as_deref(),
+        Some("load:storm_sample.csv")
+    );
+    // The writer can neither change a recorded load nor finish one that is not its own.
+    let writer = Db::connect_with(
+        &t.login_url(&name, PASSWORD),
+        DbOptions::default().pool_size(1),
+    )
+    .unwrap();
+    for sql in [
+        "UPDATE loads SET app_user = 'mallory'",
+        "DELETE FROM loads",
+        "INSERT INTO loads (file_name, format) VALUES ('x', 'ihw')",
+        "SELECT loads_finish(1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+    ] {
+        assert!(attempt(&writer, sql).is_err(), "{sql}");
+    }
 }
 
 #[test]
@@ -460,7 +492,7 @@ fn history_shows_two_app_users_and_the_fields_they_changed() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
     assert!(
-        lines[0].contains("  I  - (db: postgres)  inserted"),
+        lines[0].contains("  I  load:storm_sample.csv (db: postgres)  inserted"),
         "{text}"
     );
     assert!(
@@ -473,7 +505,10 @@ fn history_shows_two_app_users_and_the_fields_they_changed() {
         ),
         "{text}"
     );
-    assert_eq!(lines[3], "history: fid 1, 3 edits, app users: alice, bob");
+    assert_eq!(
+        lines[3],
+        "history: fid 1, 3 edits, app users: alice, bob, load:storm_sample.csv"
+    );
 }
 
 #[test]
@@ -605,6 +640,32 @@ fn catalog_invariants() {
         g.grants,
         "hurricane_reader basins SELECT; hurricane_reader categories SELECT; \
          hurricane_writer basins SELECT; hurricane_writer categories SELECT"
+    );
+
+    // loads (migration 000008): SELECT for both groups, written only through the
+    // SECURITY DEFINER loads_begin / loads_finish, which only writers may execute.
+    let loads: String = diesel::sql_query(
+        "SELECT string_agg(format('%s %s', r, p), '; ' ORDER BY r, p) AS grants \
+         FROM (VALUES ('hurricane_writer'), ('hurricane_reader'), ('public')) AS roles(r) \
+         CROSS JOIN (VALUES ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), \
+                            ('REFERENCES'), ('TRIGGER')) AS privs(p) \
+         WHERE has_table_privilege(r, 'loads', p) \
+         UNION ALL SELECT string_agg(format('%s EXECUTE %s', r, f), '; ' ORDER BY r, f) \
+         FROM (VALUES ('hurricane_writer'), ('hurricane_reader'), ('public')) AS roles(r) \
+         CROSS JOIN (SELECT p.oid, p.proname::text AS f FROM pg_proc p \
+                     WHERE p.proname IN ('loads_begin', 'loads_finish') AND p.prosecdef) fs \
+         WHERE has_function_privilege(r, fs.oid, 'EXECUTE')",
+    )
+    .load::<Grants>(&mut *t.db.conn().unwrap())
+    .unwrap()
+    .into_iter()
+    .map(|g| g.grants)
+    .collect::<Vec<_>>()
+    .join(" | ");
+    assert_eq!(
+        loads,
+        "hurricane_reader SELECT; hurricane_writer SELECT | \
+         hurricane_writer EXECUTE loads_begin; hurricane_writer EXECUTE loads_finish"
     );
 }
 

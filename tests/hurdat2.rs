@@ -115,12 +115,14 @@ fn both_noaa_files_reproduce_storm_data_csv() {
     let a = cli_load(&h, &atlantic());
     assert_eq!(
         counts(&a),
-        "loaded hurdat2-1851-2016-041117-SHORT.txt: 8618 rows, 8618 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file"
+        "loaded hurdat2-1851-2016-041117-SHORT.txt: 8618 rows, 8618 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file; \
+         290 storms: 290 added, 0 revised, 0 unchanged, 0 not in file; load 1"
     );
     let p = cli_load(&h, &pacific());
     assert_eq!(
         counts(&p),
-        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 26868 inserted, 0 updated, 0 unchanged, 0 rejected, 8618 not in file"
+        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 26868 inserted, 0 updated, 0 unchanged, 0 rejected, 8618 not in file; \
+         1072 storms: 1072 added, 0 revised, 0 unchanged, 290 not in file; load 2"
     );
     let c = TestDb::new();
     cli_load(&c, &storm_data());
@@ -326,7 +328,8 @@ fn both_noaa_files_reproduce_storm_data_csv() {
     let again = cli_load(&h, &pacific());
     assert_eq!(
         counts(&again),
-        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 0 inserted, 0 updated, 26868 unchanged, 0 rejected, 8618 not in file"
+        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 0 inserted, 0 updated, 26868 unchanged, 0 rejected, 8618 not in file; \
+         1072 storms: 0 added, 0 revised, 1072 unchanged, 290 not in file; load 3"
     );
     assert_eq!(scalar(&h, "SELECT count(*) AS n FROM edits"), edits);
 
@@ -335,12 +338,14 @@ fn both_noaa_files_reproduce_storm_data_csv() {
     let a = cli_load(&c, &atlantic());
     assert_eq!(
         counts(&a),
-        "loaded hurdat2-1851-2016-041117-SHORT.txt: 8618 rows, 0 inserted, 8618 updated, 0 unchanged, 0 rejected, 26868 not in file"
+        "loaded hurdat2-1851-2016-041117-SHORT.txt: 8618 rows, 0 inserted, 8618 updated, 0 unchanged, 0 rejected, 26868 not in file; \
+         290 storms: 0 added, 290 revised, 0 unchanged, 1072 not in file; load 2"
     );
     let p = cli_load(&c, &pacific());
     assert_eq!(
         counts(&p),
-        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 0 inserted, 26868 updated, 0 unchanged, 0 rejected, 8618 not in file"
+        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 0 inserted, 26868 updated, 0 unchanged, 0 rejected, 8618 not in file; \
+         1072 storms: 0 added, 1072 revised, 0 unchanged, 290 not in file; load 3"
     );
     let whole = "SELECT md5(string_agg(h::text, '|' ORDER BY fid)) AS t FROM hurricanes h";
     #[derive(QueryableByName)]
@@ -411,7 +416,8 @@ fn crlf_and_lf_load_the_same_rows_with_derived_ihw_fields() {
     let s = load(&crlf, &file(&[H1, D1, D2, D3, H2, E1, E2], "\r\n")).unwrap();
     assert_eq!(
         counts(&s.to_string()),
-        "loaded hurdat2.txt: 5 rows, 5 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file"
+        "loaded hurdat2.txt: 5 rows, 5 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file; \
+         2 storms: 2 added, 0 revised, 0 unchanged, 0 not in file; load 1"
     );
     let lf = TestDb::new();
     load(&lf, &file(&[H1, D1, D2, D3, H2, E1, E2], "\n")).unwrap();
@@ -653,7 +659,8 @@ fn a_revised_storm_is_merged_by_storm_and_time() {
         counts(&s.to_string()),
         // D3 changed (wind, status, cat, shape length), D4 is new; D1, D2 unchanged;
         // ALPHA's two rows are not in this file.
-        "loaded hurdat2.txt: 4 rows, 1 inserted, 1 updated, 2 unchanged, 0 rejected, 2 not in file"
+        "loaded hurdat2.txt: 4 rows, 1 inserted, 1 updated, 2 unchanged, 0 rejected, 2 not in file; \
+         1 storms: 0 added, 1 revised, 0 unchanged, 1 not in file; load 2"
     );
     let rows = observations(&t);
     let last = rows.last().unwrap();

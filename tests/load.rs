@@ -330,7 +330,8 @@ fn quarantine_loads_good_rows_and_keeps_bad_ones() {
     let summary = load_path(&t.db, &path, &options).unwrap();
     assert_eq!(
         summary.to_string().rsplit_once(" in ").unwrap().0,
-        "loaded storm_data.csv: 2 rows, 2 inserted, 0 updated, 0 unchanged, 2 rejected, 0 not in file"
+        "loaded storm_data.csv: 2 rows, 2 inserted, 0 updated, 0 unchanged, 2 rejected, 0 not in file; \
+         1 storms: 1 added, 0 revised, 0 unchanged, 0 not in file; load 1"
     );
     let quarantined = std::fs::read_to_string(&qfile).unwrap();
     assert_eq!(
@@ -495,7 +496,14 @@ fn cli_load_reports_and_exits_non_zero_on_bad_rows() {
     assert!(ok.status.success());
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    assert!(stdout.starts_with("loaded storm_sample.csv: 3903 rows, 3903 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file in "));
+    // The refused load above used up load id 1 (identities are not rolled back).
+    assert!(
+        stdout.starts_with(
+            "loaded storm_sample.csv: 3903 rows, 3903 inserted, 0 updated, 0 unchanged, 0 rejected, \
+             0 not in file; 123 storms: 123 added, 0 revised, 0 unchanged, 0 not in file; load 2 in "
+        ),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod output;
 mod plot;
 mod progress;
 mod query;
+mod releases;
 mod users;
 
 use hurricane_db::cluster::{self, Cluster, Durability};
@@ -106,6 +107,30 @@ enum Command {
     },
     /// Print an observation's edits: when, who, and what changed.
     History { fid: i32 },
+    /// List the recorded loads (releases): id, time, file, app and db user, counts.
+    Loads {
+        /// JSON instead of one line per load (summary on stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a load (or every load after one) changed: storm by storm (added or
+    /// revised), observation by observation, field by field, from the audit trail.
+    Changes {
+        /// Only load N (`hurricane-db loads` lists them).
+        #[arg(
+            long,
+            value_name = "N",
+            conflicts_with = "since_load",
+            required_unless_present = "since_load"
+        )]
+        load: Option<i64>,
+        /// Every load after load N (0: all).
+        #[arg(long, value_name = "N")]
+        since_load: Option<i64>,
+        /// JSON instead of lines (summary on stderr).
+        #[arg(long)]
+        json: bool,
+    },
     /// Storms that passed within KM kilometres of a place.
     Near {
         #[arg(long, allow_hyphen_values = true)]
@@ -252,6 +277,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo => demo(started)?,
         Command::User { action } => users::run(&open_db()?, action)?,
         Command::History { fid } => users::history(&open_db()?, fid)?,
+        Command::Loads { json } => releases::loads(&open_db()?, json)?,
+        Command::Changes {
+            load,
+            since_load,
+            json,
+        } => releases::changes(&open_db()?, load, since_load, json)?,
         Command::Query(args) => query::query(&open_db()?, &args)?,
         Command::Storms(args) => query::storms(&open_db()?, &args)?,
         Command::Track { btid, output } => query::track(&open_db()?, btid, output)?,
@@ -541,7 +572,8 @@ fn demo(started: Instant) -> Result<()> {
     let applied = db.run_pending_migrations()?;
     eprintln!("migrations: {} applied", applied.len());
     let options = LoadOptions::new();
-    let summary = db.transaction(|conn| {
+    let app_user = hurricane_db::ingest::default_app_user("storm_sample.csv");
+    let summary = db.transaction_as(&app_user, |conn| {
         hurricane_db::ingest::load_reader(
             conn,
             SAMPLE,

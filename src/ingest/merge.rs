@@ -2,7 +2,7 @@
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{Array, BigInt, Bool, SmallInt, Text};
 
 use super::encode::CopyFormat;
 use crate::error::{Error, Result};
@@ -39,6 +39,132 @@ pub(super) struct Counts {
     pub inserted: u64,
     pub updated: u64,
     pub not_in_file: u64,
+    pub storms: StormCounts,
+}
+
+/// What a load did to storms (BTIDs, after matching).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct StormCounts {
+    pub in_file: u64,
+    pub added: u64,
+    pub revised: u64,
+    pub not_in_file: u64,
+}
+
+#[derive(QueryableByName)]
+struct Touched {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = Array<SmallInt>)]
+    btids: Vec<i16>,
+}
+
+/// Runs a merge statement that returns `n` (rows written) and `btids` (their storms).
+fn touched(
+    conn: &mut PgConnection,
+    sql: &str,
+    storms: &mut std::collections::HashSet<i16>,
+) -> Result<u64> {
+    let row: Touched = diesel::sql_query(sql).get_result(conn)?;
+    storms.extend(row.btids);
+    Ok(row.n as u64)
+}
+
+#[derive(QueryableByName)]
+struct StagedStorms {
+    #[diesel(sql_type = BigInt)]
+    in_file: i64,
+    #[diesel(sql_type = BigInt)]
+    added: i64,
+    #[diesel(sql_type = BigInt)]
+    stored: i64,
+}
+
+/// The staged file's storms against the stored ones (before the merge writes).
+fn staged_storms(conn: &mut PgConnection) -> Result<StagedStorms> {
+    Ok(diesel::sql_query(
+        "SELECT count(*) AS in_file, count(*) FILTER (WHERE st.btid IS NULL) AS added, \
+         (SELECT count(*) FROM storms) AS stored \
+         FROM (SELECT DISTINCT btid FROM hurricanes_staging) s LEFT JOIN storms st USING (btid)",
+    )
+    .get_result(conn)?)
+}
+
+/// Merges staged rows: updates changed ones, inserts new ones, counts rows and storms.
+fn merge_staged(conn: &mut PgConnection, update: &str, rows: u64) -> Result<Counts> {
+    let before = staged_storms(conn)?;
+    let mut storms = std::collections::HashSet::new();
+    let updated = touched(conn, update, &mut storms)?;
+    let inserted = touched(conn, INSERT_NEW, &mut storms)?;
+    let total = count(conn, "SELECT count(*) AS n FROM hurricanes")?;
+    let not_in_file = total.checked_sub(rows).ok_or_else(|| Error::Database {
+        message: format!("merge left {total} rows for {rows} staged"),
+        source: None,
+    })?;
+    let (in_file, added) = (before.in_file as u64, before.added as u64);
+    Ok(Counts {
+        inserted,
+        updated,
+        not_in_file,
+        storms: StormCounts {
+            in_file,
+            added,
+            // Every added storm had rows inserted; the other storms written were stored.
+            revised: (storms.len() as u64).saturating_sub(added),
+            not_in_file: (before.stored as u64).saturating_sub(in_file - added),
+        },
+    })
+}
+
+/// Records the start of a load in `loads` (migration 000008) and returns its id, which
+/// the audit trigger then writes into every edit of this transaction; `None` on a
+/// database without the table (the load is then not recorded).
+pub(super) fn begin_load(
+    conn: &mut PgConnection,
+    file_name: &str,
+    format: &str,
+    size: u64,
+) -> Result<Option<i64>> {
+    let exists: Flag = diesel::sql_query(
+        "SELECT to_regprocedure('public.loads_begin(text,text,bigint)') IS NOT NULL AS flag",
+    )
+    .get_result(conn)?;
+    if !exists.flag {
+        return Ok(None);
+    }
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let id: Id = diesel::sql_query("SELECT public.loads_begin($1, $2, $3) AS id")
+        .bind::<Text, _>(file_name)
+        .bind::<Text, _>(format)
+        .bind::<BigInt, _>(i64::try_from(size).unwrap_or(0))
+        .get_result(conn)?;
+    Ok(Some(id.id))
+}
+
+/// Records a load's counts and end time (same transaction as [`begin_load`]).
+pub(super) fn finish_load(conn: &mut PgConnection, id: i64, s: &super::LoadSummary) -> Result<()> {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    diesel::sql_query(
+        "SELECT public.loads_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<BigInt, _>(n(s.rows))
+    .bind::<BigInt, _>(n(s.inserted))
+    .bind::<BigInt, _>(n(s.updated))
+    .bind::<BigInt, _>(n(s.unchanged))
+    .bind::<BigInt, _>(n(s.rejected))
+    .bind::<BigInt, _>(n(s.not_in_file))
+    .bind::<BigInt, _>(n(s.storms))
+    .bind::<BigInt, _>(n(s.storms_added))
+    .bind::<BigInt, _>(n(s.storms_revised))
+    .bind::<BigInt, _>(n(s.storms_unchanged))
+    .bind::<BigInt, _>(n(s.storms_not_in_file))
+    .execute(conn)?;
+    Ok(())
 }
 
 #[derive(QueryableByName)]
@@ -182,26 +308,22 @@ where
 /// Merges staged rows (if any) and counts what happened. `rows` is the number copied.
 pub(super) fn finish(conn: &mut PgConnection, target: Target, rows: u64) -> Result<Counts> {
     if target == Target::Direct {
+        // Into an empty table: every storm of the file is new.
+        let storms = count(conn, "SELECT count(DISTINCT btid) AS n FROM hurricanes")?;
         return Ok(Counts {
             inserted: rows,
             updated: 0,
             not_in_file: 0,
+            storms: StormCounts {
+                in_file: storms,
+                added: storms,
+                ..StormCounts::default()
+            },
         });
     }
     // Temp tables get no autovacuum statistics; the join plan needs them.
     diesel::sql_query("ANALYZE hurricanes_staging").execute(conn)?;
-    let updated = count(conn, UPDATE_CHANGED)?;
-    let inserted = count(conn, INSERT_NEW)?;
-    let total = count(conn, "SELECT count(*) AS n FROM hurricanes")?;
-    let not_in_file = total.checked_sub(rows).ok_or_else(|| Error::Database {
-        message: format!("merge left {total} rows for {rows} staged"),
-        source: None,
-    })?;
-    Ok(Counts {
-        inserted,
-        updated,
-        not_in_file,
-    })
+    merge_staged(conn, UPDATE_CHANGED, rows)
 }
 
 /// Updates only rows whose IHW values differ: an unchanged row is never written, and
@@ -212,13 +334,13 @@ const UPDATE_CHANGED: &str = "WITH c AS (UPDATE hurricanes h SET \
     wind_kts=s.wind_kts,pressure=s.pressure,cat=s.cat,basin=s.basin,shape_length=s.shape_length \
     FROM hurricanes_staging s WHERE h.fid=s.fid AND (h.\"timestamp\",h.btid,h.name,h.lat,h.long,\
     h.wind_kts,h.pressure,h.cat,h.basin,h.shape_length) IS DISTINCT FROM (s.\"timestamp\",s.btid,\
-    s.name,s.lat,s.long,s.wind_kts,s.pressure,s.cat,s.basin,s.shape_length) RETURNING 1) \
-    SELECT count(*) AS n FROM c";
+    s.name,s.lat,s.long,s.wind_kts,s.pressure,s.cat,s.basin,s.shape_length) RETURNING s.btid) \
+    SELECT count(*) AS n,coalesce(array_agg(DISTINCT btid),'{}') AS btids FROM c";
 
 /// Inserts FIDs the table does not have yet (short, for the same reason).
 const INSERT_NEW: &str = "WITH a AS (INSERT INTO hurricanes SELECT s.* FROM hurricanes_staging s \
-    WHERE NOT EXISTS (SELECT FROM hurricanes h WHERE h.fid=s.fid) RETURNING 1) \
-    SELECT count(*) AS n FROM a";
+    WHERE NOT EXISTS (SELECT FROM hurricanes h WHERE h.fid=s.fid) RETURNING btid) \
+    SELECT count(*) AS n,coalesce(array_agg(DISTINCT btid),'{}') AS btids FROM a";
 
 /// The highest FID and BTID stored (0 when none): a HURDAT2 file's rows are numbered
 /// after them while they stream, so a file of new storms needs no renumbering.
@@ -271,18 +393,7 @@ pub(super) fn finish_hurdat2(conn: &mut PgConnection, target: Target, rows: u64)
     if in_stored_storms > 0 {
         diesel::sql_query(ASSIGN_FIDS).execute(conn)?;
     }
-    let updated = count(conn, UPDATE_CHANGED_ALL)?;
-    let inserted = count(conn, INSERT_NEW)?;
-    let total = count(conn, "SELECT count(*) AS n FROM hurricanes")?;
-    let not_in_file = total.checked_sub(rows).ok_or_else(|| Error::Database {
-        message: format!("merge left {total} rows for {rows} staged"),
-        source: None,
-    })?;
-    Ok(Counts {
-        inserted,
-        updated,
-        not_in_file,
-    })
+    merge_staged(conn, UPDATE_CHANGED_ALL, rows)
 }
 
 /// Step 1 of [`finish_hurdat2`] (on the temporary table: not audited). Storms without
@@ -322,4 +433,4 @@ const UPDATE_CHANGED_ALL: &str = "WITH c AS (UPDATE hurricanes h SET \
     r34_sw=s.r34_sw,r34_nw=s.r34_nw,r50_ne=s.r50_ne,r50_se=s.r50_se,r50_sw=s.r50_sw,\
     r50_nw=s.r50_nw,r64_ne=s.r64_ne,r64_se=s.r64_se,r64_sw=s.r64_sw,r64_nw=s.r64_nw,rmw=s.rmw \
     FROM hurricanes_staging s WHERE h.fid=s.fid AND ROW(h.*) IS DISTINCT FROM ROW(s.*) \
-    RETURNING 1) SELECT count(*) AS n FROM c";
+    RETURNING s.btid) SELECT count(*) AS n,coalesce(array_agg(DISTINCT btid),'{}') AS btids FROM c";

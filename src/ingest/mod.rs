@@ -6,6 +6,14 @@
 //! values are DISTINCT FROM the staged ones (an unchanged row is never touched: no
 //! dead tuple, no audit row). Everything runs in one transaction: a bad row means
 //! nothing is written, unless a quarantine file takes the bad rows.
+//!
+//! Every load is recorded (migration 000008): a row in `loads` written through the
+//! SECURITY DEFINER `loads_begin` / `loads_finish` in the load's own transaction, with
+//! its counts of observations and storms, and `edits.load_id` naming it on every edit
+//! the load made (the audit trigger finds the running load by the transaction's id).
+//! [`LoadSummary`] carries the same counts and [`LoadSummary::load_id`];
+//! [`crate::audit::load_changes`] reads back what a load changed. Rows and storms the
+//! file lacks are counted as not in file and left alone: a load never deletes.
 
 mod encode;
 mod hurdat2;
@@ -130,7 +138,13 @@ impl LoadOptions {
     }
 }
 
-/// What a load did. `Display` is the one-line summary scripts parse.
+/// What a load did. `Display` is the one-line summary scripts parse:
+///
+/// ```text
+/// loaded F: 8626 rows, 8 inserted, 10 updated, 8608 unchanged, 0 rejected, 0 not in file; 293 storms: 3 added, 2 revised, 288 unchanged, 0 not in file; load 2 in 0.41 s
+/// ```
+///
+/// (`; load N` only when the database records loads, migration 000008.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadSummary {
     /// File name as shown in messages.
@@ -147,6 +161,19 @@ pub struct LoadSummary {
     pub rejected: u64,
     /// Rows in the table whose FID is not in the file (left alone).
     pub not_in_file: u64,
+    /// Storms (BTIDs, after matching) in the file.
+    pub storms: u64,
+    /// Storms of the file that were not stored before.
+    pub storms_added: u64,
+    /// Stored storms of the file with at least one observation inserted or updated.
+    pub storms_revised: u64,
+    /// Stored storms of the file whose observations were all unchanged.
+    pub storms_unchanged: u64,
+    /// Stored storms the file does not have (left alone: a load never deletes).
+    pub storms_not_in_file: u64,
+    /// The load's id in the `loads` table (migration 000008), which the audit trail's
+    /// `edits.load_id` names; `None` on a database without that table.
+    pub load_id: Option<i64>,
     /// Wall time of the whole load.
     pub elapsed: Duration,
     /// Time spent parsing and encoding rows (overlaps `copy`).
@@ -161,7 +188,8 @@ impl fmt::Display for LoadSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "loaded {}: {} rows, {} inserted, {} updated, {} unchanged, {} rejected, {} not in file in {:.2} s",
+            "loaded {}: {} rows, {} inserted, {} updated, {} unchanged, {} rejected, {} not in file; \
+             {} storms: {} added, {} revised, {} unchanged, {} not in file",
             self.source,
             self.rows,
             self.inserted,
@@ -169,8 +197,16 @@ impl fmt::Display for LoadSummary {
             self.unchanged,
             self.rejected,
             self.not_in_file,
-            self.elapsed.as_secs_f64()
-        )
+            self.storms,
+            self.storms_added,
+            self.storms_revised,
+            self.storms_unchanged,
+            self.storms_not_in_file,
+        )?;
+        if let Some(id) = self.load_id {
+            write!(f, "; load {id}")?;
+        }
+        write!(f, " in {:.2} s", self.elapsed.as_secs_f64())
     }
 }
 
@@ -223,7 +259,15 @@ impl fmt::Display for Rejected {
     }
 }
 
-/// Loads an IHW CSV file in one transaction (attributed to `options.app_user`).
+/// The audit trail's app user for a load that names none: `load:` and the file name
+/// (no directory), e.g. `load:hurdat2-1851-2016-041117-SHORT.txt`.
+pub fn default_app_user(file_name: &str) -> String {
+    format!("load:{file_name}")
+}
+
+/// Loads an IHW CSV or HURDAT2 file in one transaction, attributed to
+/// `options.app_user`, else to [`default_app_user`] (`load:FILE_NAME`), and recorded
+/// in `loads` (see [`LoadSummary::load_id`]).
 pub fn load_path(db: &Db, path: impl AsRef<Path>, options: &LoadOptions) -> Result<LoadSummary> {
     let path = path.as_ref();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -233,10 +277,12 @@ pub fn load_path(db: &Db, path: impl AsRef<Path>, options: &LoadOptions) -> Resu
         |n| n.to_string_lossy().into_owned(),
     );
     let run = |conn: &mut PgConnection| load_reader(conn, file, &source, size, options);
-    let mut summary = match &options.app_user {
-        Some(user) => db.transaction_as(user, run),
-        None => db.transaction(run),
+    // Without an explicit app user, the audit trail names the release: load:FILE_NAME.
+    let app_user = match &options.app_user {
+        Some(user) => user.clone(),
+        None => default_app_user(&source),
     };
+    let mut summary = db.transaction_as(&app_user, run);
     // Point duplicate FIDs at their first line (needs a second read; errors only).
     if let Err(Error::Rejected(rejected)) = &mut summary {
         merge_first_lines(path, rejected);
@@ -275,6 +321,7 @@ pub fn load_reader(
         None => None,
     };
     let target = merge::prepare(conn)?;
+    let load_id = merge::begin_load(conn, source, "ihw", size)?;
     let codes = merge::codes(conn)?;
     let state = RefCell::new(Stream {
         reader: Some(
@@ -344,7 +391,7 @@ pub fn load_reader(
         ?merge,
         "load finished"
     );
-    Ok(LoadSummary {
+    let summary = LoadSummary {
         source: source.to_string(),
         rows,
         inserted: counts.inserted,
@@ -352,11 +399,24 @@ pub fn load_reader(
         unchanged: rows - counts.inserted - counts.updated,
         rejected,
         not_in_file: counts.not_in_file,
+        storms: counts.storms.in_file,
+        storms_added: counts.storms.added,
+        storms_revised: counts.storms.revised,
+        storms_unchanged: counts
+            .storms
+            .in_file
+            .saturating_sub(counts.storms.added + counts.storms.revised),
+        storms_not_in_file: counts.storms.not_in_file,
+        load_id,
         elapsed: started.elapsed(),
         parse,
         copy,
         merge,
-    })
+    };
+    if let Some(id) = load_id {
+        merge::finish_load(conn, id, &summary)?;
+    }
+    Ok(summary)
 }
 
 /// Notifies the front end that a load ended, whatever happened.
@@ -386,6 +446,7 @@ fn load_hurdat2<R: Read>(
         None => None,
     };
     let target = merge::prepare(conn)?;
+    let load_id = merge::begin_load(conn, source, "hurdat2", size)?;
     let highest = match target {
         merge::Target::Direct => (0, 0),
         merge::Target::Staging => merge::highest_ids(conn)?,
@@ -447,7 +508,7 @@ fn load_hurdat2<R: Read>(
         ?merge,
         "HURDAT2 load finished"
     );
-    Ok(LoadSummary {
+    let summary = LoadSummary {
         source: source.to_string(),
         rows,
         inserted: counts.inserted,
@@ -455,11 +516,24 @@ fn load_hurdat2<R: Read>(
         unchanged: rows - counts.inserted - counts.updated,
         rejected,
         not_in_file: counts.not_in_file,
+        storms: counts.storms.in_file,
+        storms_added: counts.storms.added,
+        storms_revised: counts.storms.revised,
+        storms_unchanged: counts
+            .storms
+            .in_file
+            .saturating_sub(counts.storms.added + counts.storms.revised),
+        storms_not_in_file: counts.storms.not_in_file,
+        load_id,
         elapsed: started.elapsed(),
         parse,
         copy,
         merge,
-    })
+    };
+    if let Some(id) = load_id {
+        merge::finish_load(conn, id, &summary)?;
+    }
+    Ok(summary)
 }
 
 /// Longest line the loader reads. An IHW row is under 100 bytes; without a bound the
