@@ -32,7 +32,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::{Hurdat2Fields, Hurricane};
-use crate::queries::basin_name;
 use crate::schema::{hurricanes, storms};
 
 /// Rows read per page.
@@ -89,8 +88,8 @@ type Row = (Hurricane, Hurdat2Fields, i32);
 
 /// Checks the filter's values before any query.
 fn check(f: &ExportFilter) -> Result<()> {
-    if let Some(basin) = &f.basin {
-        crate::models::check_text("basin", basin, crate::models::MAX_BASIN_CHARS)?;
+    if let Some(b) = &f.basin {
+        crate::queries::basin(b)?;
     }
     if let (Some(a), Some(b)) = (f.year_from, f.year_to) {
         if a > b {
@@ -108,7 +107,7 @@ macro_rules! storm_filter {
     ($q:expr, $f:expr) => {{
         let mut q = $q;
         if let Some(basin) = &$f.basin {
-            q = q.filter(s::basin.eq(basin_name(basin)));
+            q = q.filter(s::basin.eq(crate::queries::basin(basin)?));
         }
         if let Some(y) = $f.year_from {
             q = q.filter(s::year.ge(y));

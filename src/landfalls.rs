@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::queries::{basin_name, cat_code};
+use crate::queries::cat_code;
 use crate::schema::{hurricanes, storms};
 
 /// Categories in Saffir-Simpson order, weakest first (what `min_cat` accepts).
@@ -129,8 +129,7 @@ pub fn landfalls(conn: &mut PgConnection, f: &LandfallFilter) -> Result<Vec<Stor
         q = q.filter(s::year.eq(year));
     }
     if let Some(basin) = &f.basin {
-        crate::models::check_text("basin", basin, crate::models::MAX_BASIN_CHARS)?;
-        q = q.filter(s::basin.eq(basin_name(basin)));
+        q = q.filter(s::basin.eq(crate::queries::basin(basin)?));
     }
     if let Some(min) = &f.min_cat {
         let code = cat_code(min);

@@ -185,15 +185,62 @@ pub fn cat_code(text: &str) -> String {
 /// length on every row it is matched against.
 pub const MAX_PATTERN_CHARS: usize = 64;
 
-/// Basin and category filters: text the columns could hold.
-fn check_codes(basins: &[String], cats: &[String]) -> Result<()> {
-    for b in basins {
-        crate::models::check_text("basin", b, crate::models::MAX_BASIN_CHARS)?;
+/// The ocean basins of the `basins` table (migration 000006), each with the ATCF id
+/// prefixes that stand for it. Filters take a name or a prefix in any case and refuse
+/// anything else, rather than answer it with nothing. `tests/analyst_schema.rs` checks
+/// this list against the table.
+pub const BASINS: [(&str, &[&str]); 2] = [
+    ("North Atlantic", &["AL"]),
+    ("Eastern Pacific", &["EP", "CP"]),
+];
+
+/// The category codes of the `categories` table (migration 000006), in code order.
+/// `tests/analyst_schema.rs` checks this list against the table.
+pub const CATEGORIES: [&str; 16] = [
+    "DB", "E", "ET", "H1", "H2", "H3", "H4", "H5", "L", "PT", "SD", "SS", "ST", "TD", "TS", "W",
+];
+
+/// The basin `text` names, as stored: a basin name or an ATCF prefix, in any case
+/// (`north atlantic`, `AL`, `cp`). [`Error::InvalidInput`] naming what is accepted
+/// for anything else.
+pub fn basin(text: &str) -> Result<&'static str> {
+    let (name, code) = (basin_name(text), text.trim());
+    BASINS
+        .iter()
+        .find(|(b, codes)| *b == name || codes.iter().any(|c| c.eq_ignore_ascii_case(code)))
+        .map(|(b, _)| *b)
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "basin \"{}\": expected North Atlantic or Eastern Pacific, or AL, EP or CP (any case)",
+                shown(text)
+            ))
+        })
+}
+
+/// The category code `text` names, as stored (`h5` is `H5`). [`Error::InvalidInput`]
+/// listing the codes for anything else.
+pub fn category(text: &str) -> Result<&'static str> {
+    let code = cat_code(text);
+    CATEGORIES
+        .iter()
+        .find(|c| **c == code)
+        .copied()
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "cat \"{}\": expected one of {} (any case; see the categories table)",
+                shown(text),
+                CATEGORIES.join(", ")
+            ))
+        })
+}
+
+/// A value as quoted back in an error message: at most 40 characters.
+pub(crate) fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(40).collect();
+    if text.chars().count() > 40 {
+        out.push_str("...");
     }
-    for c in cats {
-        crate::models::check_text("cat", c, crate::models::MAX_CAT_CHARS)?;
-    }
-    Ok(())
+    out
 }
 
 fn like_pattern(name: &str) -> String {
@@ -322,7 +369,16 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
     }
     check_range("time", &f.time_from, &f.time_to)?;
     check_range("year", &f.year_from, &f.year_to)?;
-    check_codes(&f.basins, &f.cats)?;
+    let basins = f
+        .basins
+        .iter()
+        .map(|b| basin(b))
+        .collect::<Result<Vec<_>>>()?;
+    let cats = f
+        .cats
+        .iter()
+        .map(|c| category(c))
+        .collect::<Result<Vec<_>>>()?;
     check_range("wind", &f.min_wind, &f.max_wind)?;
     check_range("pressure", &f.min_pressure, &f.max_pressure)?;
     check_range("latitude", &f.lat_min, &f.lat_max)?;
@@ -353,10 +409,10 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
         q = q.filter(h::timestamp.lt(year_start(y + 1)?));
     }
     if !f.basins.is_empty() {
-        q = q.filter(h::basin.eq_any(f.basins.iter().map(|b| basin_name(b)).collect::<Vec<_>>()));
+        q = q.filter(h::basin.eq_any(basins));
     }
     if !f.cats.is_empty() {
-        q = q.filter(h::cat.eq_any(f.cats.iter().map(|c| cat_code(c)).collect::<Vec<_>>()));
+        q = q.filter(h::cat.eq_any(cats));
     }
     if let Some(w) = f.min_wind {
         q = q.filter(h::wind_kts.ge(w));
@@ -525,7 +581,11 @@ pub fn storms(conn: &mut PgConnection, f: &StormFilter) -> Result<Vec<Storm>> {
         )));
     }
     check_range("year", &f.year_from, &f.year_to)?;
-    check_codes(&f.basins, &[])?;
+    let basins = f
+        .basins
+        .iter()
+        .map(|b| basin(b))
+        .collect::<Result<Vec<_>>>()?;
     let mut q = s::storms.select(Storm::as_select()).into_boxed();
     if let Some(name) = &f.name {
         crate::models::check_text("name", name, MAX_PATTERN_CHARS)?;
@@ -538,7 +598,7 @@ pub fn storms(conn: &mut PgConnection, f: &StormFilter) -> Result<Vec<Storm>> {
         q = q.filter(s::year.le(y));
     }
     if !f.basins.is_empty() {
-        q = q.filter(s::basin.eq_any(f.basins.iter().map(|b| basin_name(b)).collect::<Vec<_>>()));
+        q = q.filter(s::basin.eq_any(basins));
     }
     if let Some(w) = f.min_wind {
         q = q.filter(s::peak_wind_kts.ge(w));

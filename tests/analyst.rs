@@ -156,3 +156,69 @@ fn history_of_an_unknown_fid_is_not_found_like_track_of_an_unknown_storm() {
     assert!(deleted.status.success());
     assert!(String::from_utf8_lossy(&deleted.stdout).contains("history: fid 1, 2 edits"));
 }
+
+/// Basins and categories are closed sets (the `basins` and `categories` tables): a
+/// filter naming one that does not exist is refused, saying what exists, instead of
+/// answering 0 rows; a basin may also be named by its ATCF prefix.
+#[test]
+fn an_unknown_basin_or_category_is_refused_not_answered_with_nothing() {
+    let t = loaded();
+    let by_name = rows(&cli(
+        &t,
+        &["query", "--basin", "north atlantic", "--limit", "10000"],
+    ));
+    let by_code = rows(&cli(&t, &["query", "--basin", "al", "--limit", "10000"]));
+    assert!(by_name > 0);
+    assert_eq!(by_code, by_name);
+    let pacific = rows(&cli(&t, &["query", "--basin", "CP", "--limit", "10000"]));
+    assert_eq!(
+        pacific,
+        rows(&cli(
+            &t,
+            &["query", "--basin", "Eastern Pacific", "--limit", "10000"]
+        ))
+    );
+
+    for (args, expected) in [
+        (
+            &["query", "--basin", "atlantis"][..],
+            "error: invalid input: basin \"atlantis\": expected North Atlantic or Eastern Pacific, or AL, EP or CP (any case)",
+        ),
+        (
+            &["storms", "--basin", "Western Pacific"][..],
+            "error: invalid input: basin \"Western Pacific\": expected North Atlantic or Eastern Pacific, or AL, EP or CP (any case)",
+        ),
+        (
+            &["query", "--cat", "q9"][..],
+            "error: invalid input: cat \"q9\": expected one of DB, E, ET, H1, H2, H3, H4, H5, L, PT, SD, SS, ST, TD, TS, W (any case; see the categories table)",
+        ),
+        (
+            &["plot", "season", "2005", "--basin", "atlantis", "--out", "/nonexistent/x.svg"][..],
+            "error: invalid input: basin \"atlantis\"",
+        ),
+    ] {
+        let out = cli(&t, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.lines().any(|l| l.starts_with(expected)),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+
+    // The library says the same, before any query.
+    let mut conn = t.connect();
+    let err = queries::storms(
+        &mut conn,
+        &StormFilter {
+            basins: vec!["x".repeat(5000)],
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, hurricane_db::Error::InvalidInput(_)));
+    assert!(err.to_string().len() < 200, "long values are cut: {err}");
+    assert_eq!(queries::basin("ep").unwrap(), "Eastern Pacific");
+    assert_eq!(queries::category(" h5 ").unwrap(), "H5");
+}

@@ -145,6 +145,14 @@ fn the_reference_tables_hold_every_code_of_the_ihw_file() {
         .map(|b| (b.name.as_str(), b.code.as_str()))
         .collect();
     assert_eq!(names, [("Eastern Pacific", "EP"), ("North Atlantic", "AL")]);
+    // The filters' closed sets are these tables.
+    assert_eq!(codes, queries::CATEGORIES);
+    let mut filter_basins: Vec<(&str, &str)> = queries::BASINS
+        .iter()
+        .map(|(name, prefixes)| (*name, prefixes[0]))
+        .collect();
+    filter_basins.sort();
+    assert_eq!(filter_basins, names);
     drop(conn);
     // The whole IHW file loads: every code it uses is listed.
     let summary = load_path(&t.db, big_file(), &LoadOptions::new()).unwrap();

@@ -306,11 +306,8 @@ pub fn load_tracks(conn: &mut PgConnection, btids: &[i16]) -> Result<Vec<Track>>
 /// basin if given (any case: `north atlantic`), in one round trip, in order of first
 /// observation. [`Error::NotFound`] when the season has no storms.
 pub fn load_season(conn: &mut PgConnection, year: i32, basin: Option<&str>) -> Result<Vec<Track>> {
-    let basin = basin.map(basin_name);
-    if let Some(b) = &basin {
-        crate::models::check_text("basin", b, crate::models::MAX_BASIN_CHARS)?;
-    }
-    let mut tracks = load_observations(conn, Some((year, basin.as_deref())), &[])?;
+    let basin = basin.map(crate::queries::basin).transpose()?;
+    let mut tracks = load_observations(conn, Some((year, basin)), &[])?;
     if tracks.is_empty() {
         return Err(Error::NotFound(match &basin {
             Some(b) => format!("storms of the {year} {b} season"),
@@ -337,10 +334,7 @@ pub fn load_year_counts(
             )));
         }
     }
-    let basin = basin.map(basin_name);
-    if let Some(b) = &basin {
-        crate::models::check_text("basin", b, crate::models::MAX_BASIN_CHARS)?;
-    }
+    let basin = basin.map(crate::queries::basin).transpose()?;
     Ok(diesel::sql_query(
         "SELECT year, basin, count(*) AS storms, \
            count(*) FILTER (WHERE peak_cat = 'TS') AS tropical_storms, \
