@@ -16,11 +16,15 @@
 //! `ratio hurdat2/csv X.XX (target <= 1.5)`; asserts nothing about speed.
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hurricane_db::testing::TestDb;
+
+#[path = "common/load_runs.rs"]
+mod load_runs;
+use load_runs::{loader_binary, median, run_loader};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");
 const ROWS: f64 = 35_486.0;
@@ -57,12 +61,12 @@ fn main() -> AnyResult<()> {
     let (mut rate_h2, mut rate_ihw) = (String::new(), String::new());
     for _ in 0..runs {
         let db = TestDb::new();
-        t_csv.push(load(&bin, &db.url, &csv)?);
+        t_csv.push(run_loader(&bin, &db.url, &csv, &[])?.0);
         drop(db);
 
         let db = TestDb::new();
-        let a = load(&bin, &db.url, &atlantic)?;
-        let p = load(&bin, &db.url, &pacific)?;
+        let a = run_loader(&bin, &db.url, &atlantic, &[])?.0;
+        let p = run_loader(&bin, &db.url, &pacific, &[])?.0;
         t_atl.push(a);
         t_pac.push(p);
         t_h2.push(a + p);
@@ -114,50 +118,6 @@ fn main() -> AnyResult<()> {
         ROWS / x_ihw.as_secs_f64()
     );
     Ok(())
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// The release `hurricane-db` beside this example's binary.
-fn loader_binary() -> AnyResult<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("hurricane-db"))
-        .ok_or("cannot locate target dir")?;
-    if !bin.exists() {
-        return Err(format!(
-            "{} not found: run `cargo build --release --bin hurricane-db` first",
-            bin.display()
-        )
-        .into());
-    }
-    Ok(bin)
-}
-
-/// Flushes dirty pages first, so no phase pays for the previous one's writes.
-fn checkpoint() {
-    hurricane_db::testing::admin_execute(hurricane_db::testing::cluster(), "CHECKPOINT");
-}
-
-/// Wall time of `hurricane-db load FILE`.
-fn load(bin: &Path, url: &str, file: &Path) -> AnyResult<Duration> {
-    checkpoint();
-    let started = Instant::now();
-    let out = Command::new(bin)
-        .arg("load")
-        .arg(file)
-        .env("DATABASE_URL", url)
-        .output()?;
-    let elapsed = started.elapsed();
-    if !out.status.success() {
-        return Err(format!("load failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(elapsed)
 }
 
 /// Wall time, peak RSS (KiB) and the exporter's own summary of one export.

@@ -16,11 +16,15 @@
 use std::error::Error;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hurricane_db::testing::TestDb;
+
+#[path = "common/load_runs.rs"]
+mod load_runs;
+use load_runs::{checkpoint, loader_binary, median, run_loader};
 
 const REAL: &str = "../shared/data/storm_data.csv";
 /// Runs per phase and size (medians); `--runs N` overrides.
@@ -134,51 +138,6 @@ fn main() -> AnyResult<()> {
 
 fn ratio(x: Duration, base: Duration) -> f64 {
     x.as_secs_f64() / base.as_secs_f64()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// The release `hurricane-db` beside this example's binary.
-fn loader_binary() -> AnyResult<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("hurricane-db"))
-        .ok_or("cannot locate target dir")?;
-    if !bin.exists() {
-        return Err(format!(
-            "{} not found: run `cargo build --release` first",
-            bin.display()
-        )
-        .into());
-    }
-    Ok(bin)
-}
-
-/// Flushes dirty pages first, so no phase pays for the previous one's writes.
-fn checkpoint() {
-    hurricane_db::testing::admin_execute(hurricane_db::testing::cluster(), "CHECKPOINT");
-}
-
-fn run_loader(bin: &Path, url: &str, file: &Path, extra: &[&str]) -> AnyResult<(Duration, String)> {
-    checkpoint();
-    let started = Instant::now();
-    let out = Command::new(bin)
-        .arg("load")
-        .arg(file)
-        .args(extra)
-        .env("DATABASE_URL", url)
-        .output()?;
-    let elapsed = started.elapsed();
-    if !out.status.success() {
-        return Err(format!("load failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    let phases = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    Ok((elapsed, phases))
 }
 
 fn run_psql_copy(url: &str, clean: &Path) -> AnyResult<Duration> {

@@ -381,16 +381,38 @@ pub fn load_reader(
     if let (Some(q), Some(path)) = (quarantine, &options.quarantine) {
         q.finish(path)?;
     }
+    summarize(
+        conn,
+        source,
+        load_id,
+        (rows, rejected),
+        &counts,
+        started,
+        [parse, copy, merge],
+    )
+}
+
+/// The summary of a load whose merge is done (`rows` good, `rejected` quarantined),
+/// recorded in `loads` in the load's transaction when it has an id.
+fn summarize(
+    conn: &mut PgConnection,
+    source: &str,
+    load_id: Option<i64>,
+    (rows, rejected): (u64, u64),
+    counts: &merge::Counts,
+    started: Instant,
+    [parse, copy, merge]: [Duration; 3],
+) -> Result<LoadSummary> {
     tracing::debug!(
         source,
         rows,
         rejected,
-        ?target,
         ?parse,
         ?copy,
         ?merge,
         "load finished"
     );
+    let storms = &counts.storms;
     let summary = LoadSummary {
         source: source.to_string(),
         rows,
@@ -399,14 +421,11 @@ pub fn load_reader(
         unchanged: rows - counts.inserted - counts.updated,
         rejected,
         not_in_file: counts.not_in_file,
-        storms: counts.storms.in_file,
-        storms_added: counts.storms.added,
-        storms_revised: counts.storms.revised,
-        storms_unchanged: counts
-            .storms
-            .in_file
-            .saturating_sub(counts.storms.added + counts.storms.revised),
-        storms_not_in_file: counts.storms.not_in_file,
+        storms: storms.in_file,
+        storms_added: storms.added,
+        storms_revised: storms.revised,
+        storms_unchanged: storms.in_file.saturating_sub(storms.added + storms.revised),
+        storms_not_in_file: storms.not_in_file,
         load_id,
         elapsed: started.elapsed(),
         parse,
@@ -498,42 +517,15 @@ fn load_hurdat2<R: Read>(
     if let (Some(q), Some(path)) = (quarantine, &options.quarantine) {
         q.finish(path)?;
     }
-    tracing::debug!(
+    summarize(
+        conn,
         source,
-        rows,
-        rejected,
-        ?target,
-        ?parse,
-        ?copy,
-        ?merge,
-        "HURDAT2 load finished"
-    );
-    let summary = LoadSummary {
-        source: source.to_string(),
-        rows,
-        inserted: counts.inserted,
-        updated: counts.updated,
-        unchanged: rows - counts.inserted - counts.updated,
-        rejected,
-        not_in_file: counts.not_in_file,
-        storms: counts.storms.in_file,
-        storms_added: counts.storms.added,
-        storms_revised: counts.storms.revised,
-        storms_unchanged: counts
-            .storms
-            .in_file
-            .saturating_sub(counts.storms.added + counts.storms.revised),
-        storms_not_in_file: counts.storms.not_in_file,
         load_id,
-        elapsed: started.elapsed(),
-        parse,
-        copy,
-        merge,
-    };
-    if let Some(id) = load_id {
-        merge::finish_load(conn, id, &summary)?;
-    }
-    Ok(summary)
+        (rows, rejected),
+        &counts,
+        started,
+        [parse, copy, merge],
+    )
 }
 
 /// Longest line the loader reads. An IHW row is under 100 bytes; without a bound the

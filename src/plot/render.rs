@@ -301,15 +301,23 @@ fn draw_map(
     .into_iter()
     .min_by_key(|(_, left, top)| hidden(*left, *top))
     .map_or(SeriesLabelPosition::UpperRight, |c| c.0);
+    legend(&mut chart, corner)?;
+    Ok(())
+}
+
+/// The legend of the series drawn so far, in one style for every picture.
+fn legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
     chart
         .configure_series_labels()
-        .position(corner)
+        .position(position)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID.mix(0.6))
         .label_font((FONT, 13).into_font().color(&INK))
         .draw()
-        .map_err(fail)?;
-    Ok(())
+        .map_err(fail)
 }
 
 /// A ring's edges within the frame, as polylines. Edges that touch a pole (where the
@@ -520,14 +528,7 @@ pub fn render_intensity_chart(track: &Track) -> Result<String> {
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], pressure.stroke_width(2))
             });
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID.mix(0.6))
-            .label_font((FONT, 13).into_font().color(&INK))
-            .draw()
-            .map_err(fail)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -637,14 +638,7 @@ pub fn render_per_year_chart(title: &str, rows: &[YearCounts]) -> Result<String>
                 }
             }
             if k == 0 {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(GRID.mix(0.6))
-                    .label_font((FONT, 13).into_font().color(&INK))
-                    .draw()
-                    .map_err(fail)?;
+                legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             }
         }
         Ok(())
