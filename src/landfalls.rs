@@ -135,12 +135,9 @@ pub fn landfalls(conn: &mut PgConnection, f: &LandfallFilter) -> Result<Vec<Stor
         let code = cat_code(min);
         let rank = cat_rank(&code);
         if rank == 0 {
-            let mut shown: String = min.chars().take(40).collect();
-            if min.chars().count() > 40 {
-                shown.push_str("...");
-            }
             return Err(Error::InvalidInput(format!(
-                "min_cat \"{shown}\": expected one of {} (Saffir-Simpson order, weakest first)",
+                "min_cat \"{}\": expected one of {} (Saffir-Simpson order, weakest first)",
+                crate::queries::shown(min),
                 RANKED_CATS.join(", ")
             )));
         }

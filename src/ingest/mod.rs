@@ -362,51 +362,86 @@ pub fn load_reader(
         return Err(fatal);
     }
     copied?;
-    if stream.rejected > 0 && options.quarantine.is_none() {
+    let streamed = Streamed {
+        rows: stream.rows,
+        rejected: stream.rejected,
+        parse: stream.parse,
+        errors: std::mem::take(&mut stream.errors),
+    };
+    // The stream borrows the quarantine file: done with it.
+    drop(stream);
+    let run = Run {
+        source,
+        options,
+        target,
+        load_id,
+        started,
+    };
+    merge_streamed(conn, &run, quarantine, streamed, copy, merge::finish)
+}
+
+/// One load as both formats run it: where it came from, with what options, into
+/// which COPY target, under which `loads` id, since when.
+struct Run<'a> {
+    source: &'a str,
+    options: &'a LoadOptions,
+    target: merge::Target,
+    load_id: Option<i64>,
+    started: Instant,
+}
+
+/// What a stream of rows came to once its COPY ended.
+struct Streamed {
+    rows: u64,
+    rejected: u64,
+    parse: Duration,
+    errors: Vec<RowError>,
+}
+
+/// The end of a load after its COPY, for both formats: rejected rows without a
+/// quarantine refuse it (errors in file order: a HURDAT2 header's count is checked
+/// at its storm's end); else `merge` folds the rows in, the quarantine file is
+/// written and the summary is recorded in `loads` in the load's transaction.
+fn merge_streamed(
+    conn: &mut PgConnection,
+    run: &Run<'_>,
+    quarantine: Option<Quarantine>,
+    mut streamed: Streamed,
+    copy: Duration,
+    merge: fn(&mut PgConnection, merge::Target, u64) -> Result<merge::Counts>,
+) -> Result<LoadSummary> {
+    let Run {
+        source,
+        options,
+        target,
+        load_id,
+        started,
+    } = *run;
+    let (rows, rejected, parse) = (streamed.rows, streamed.rejected, streamed.parse);
+    if rejected > 0 && options.quarantine.is_none() {
+        streamed.errors.sort_by_key(|e| e.line);
         return Err(Error::Rejected(Box::new(Rejected {
             source: source.to_string(),
-            good_rows: stream.rows,
-            total: stream.rejected,
-            errors: stream.errors,
+            good_rows: rows,
+            total: rejected,
+            errors: streamed.errors,
         })));
     }
-    let (rows, rejected, parse) = (stream.rows, stream.rejected, stream.parse);
     let merge_started = Instant::now();
     // The merge is one statement with nothing to count: say that we wait for it.
     if let (Some(p), merge::Target::Staging) = (options.progress.as_deref(), target) {
         p.phase(&format!("merging {rows} staged rows"));
     }
-    let counts = merge::finish(conn, target, rows)?;
+    let counts = merge(conn, target, rows)?;
     let merge = merge_started.elapsed();
     if let (Some(q), Some(path)) = (quarantine, &options.quarantine) {
         q.finish(path)?;
     }
-    summarize(
-        conn,
-        source,
-        load_id,
-        (rows, rejected),
-        &counts,
-        started,
-        [parse, copy, merge],
-    )
-}
-
-/// The summary of a load whose merge is done (`rows` good, `rejected` quarantined),
-/// recorded in `loads` in the load's transaction when it has an id.
-fn summarize(
-    conn: &mut PgConnection,
-    source: &str,
-    load_id: Option<i64>,
-    (rows, rejected): (u64, u64),
-    counts: &merge::Counts,
-    started: Instant,
-    [parse, copy, merge]: [Duration; 3],
-) -> Result<LoadSummary> {
     tracing::debug!(
         source,
         rows,
         rejected,
+        ?target,
         ?parse,
         ?copy,
         ?merge,
@@ -497,34 +532,28 @@ fn load_hurdat2<R: Read>(
         return Err(fatal);
     }
     copied?;
-    if stream.rejected > 0 && options.quarantine.is_none() {
-        // A header's count is checked at the storm's end: back into file order.
-        stream.errors.sort_by_key(|e| e.line);
-        return Err(Error::Rejected(Box::new(Rejected {
-            source: source.to_string(),
-            good_rows: stream.rows,
-            total: stream.rejected,
-            errors: stream.errors,
-        })));
-    }
-    let (rows, rejected, parse) = (stream.rows, stream.rejected, stream.parse);
-    let merge_started = Instant::now();
-    if let (Some(p), merge::Target::Staging) = (options.progress.as_deref(), target) {
-        p.phase(&format!("merging {rows} staged rows"));
-    }
-    let counts = merge::finish_hurdat2(conn, target, rows)?;
-    let merge = merge_started.elapsed();
-    if let (Some(q), Some(path)) = (quarantine, &options.quarantine) {
-        q.finish(path)?;
-    }
-    summarize(
-        conn,
+    let streamed = Streamed {
+        rows: stream.rows,
+        rejected: stream.rejected,
+        parse: stream.parse,
+        errors: std::mem::take(&mut stream.errors),
+    };
+    // The stream borrows the quarantine file: done with it.
+    drop(stream);
+    let run = Run {
         source,
+        options,
+        target,
         load_id,
-        (rows, rejected),
-        &counts,
         started,
-        [parse, copy, merge],
+    };
+    merge_streamed(
+        conn,
+        &run,
+        quarantine,
+        streamed,
+        copy,
+        merge::finish_hurdat2,
     )
 }
 
