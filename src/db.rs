@@ -19,7 +19,6 @@ use diesel::pg::PgConnection;
 use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::cluster::{Cluster, Durability};
 use crate::config;
 use crate::error::{is_connection_failure, Error, Result};
 use crate::mask::mask_secrets;
@@ -332,36 +331,6 @@ impl Db {
             Error::InvalidInput("DATABASE_URL is set neither in the environment nor in .env".into())
         })?;
         Db::connect_with(&url, DbOptions::from_env()?)
-    }
-
-    /// Like [`Db::from_env`], but with no `DATABASE_URL` starts (or reuses) the private
-    /// cluster in `./.hurricane-db/`. What the CLI and the examples use.
-    pub fn from_env_or_private() -> Result<Db> {
-        Db::connect_with(&url_from_env_or_private()?, DbOptions::from_env()?)
-    }
-
-    /// What the examples and tools that serve or query use: with `DATABASE_URL`, a
-    /// pool for that login that runs no DDL and insists on a current schema
-    /// ([`Db::check_schema`]); without it, the private cluster in `./.hurricane-db/`,
-    /// which belongs to the caller and so is migrated.
-    pub fn from_env_checked_or_private() -> Result<Db> {
-        Db::checked_or_private_with(DbOptions::from_env()?)
-    }
-
-    /// [`Db::from_env_checked_or_private`] with explicit settings.
-    pub fn checked_or_private_with(options: DbOptions) -> Result<Db> {
-        match database_url_from_env()? {
-            Some(url) => {
-                let db = Db::connect_with(&url, options)?;
-                db.check_schema()?;
-                Ok(db)
-            }
-            None => {
-                let db = Db::connect_with(&url_from_env_or_private()?, options)?;
-                db.run_pending_migrations()?;
-                Ok(db)
-            }
-        }
     }
 
     /// The server this pool connects to, as a URL with the password masked.
@@ -934,15 +903,4 @@ pub fn migration_status(conn: &mut PgConnection) -> Result<MigrationStatus> {
 struct Version {
     #[diesel(sql_type = diesel::sql_types::Text)]
     version: String,
-}
-
-/// `DATABASE_URL` if set, else the URL of the private cluster (started if needed).
-pub fn url_from_env_or_private() -> Result<String> {
-    match database_url_from_env()? {
-        Some(url) => Ok(url),
-        None => {
-            let cluster = Cluster::ensure(crate::cluster::DEFAULT_DIR, Durability::Durable)?;
-            Ok(cluster.url(crate::cluster::DEFAULT_DATABASE))
-        }
-    }
 }

@@ -39,17 +39,13 @@ pub const PAGE_ROWS: i64 = 5_000;
 
 /// Which storms to export (whole storms: the filter is on the storm summary).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default)]
 pub struct ExportFilter {
     /// Storms of this basin (`North Atlantic`, `Eastern Pacific`; any case).
-    #[cfg_attr(feature = "cli", arg(long))]
     pub basin: Option<String>,
     /// First year included (year of the storm's first observation).
-    #[cfg_attr(feature = "cli", arg(long))]
     pub year_from: Option<i32>,
     /// Last year included.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub year_to: Option<i32>,
 }
 

@@ -24,17 +24,13 @@ pub const RANKED_CATS: [&str; 7] = ["TD", "TS", "H1", "H2", "H3", "H4", "H5"];
 /// Which landfalls to list. Also the `hurricane-db landfalls` flags and the query
 /// parameters of the service's `GET /landfalls`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default)]
 pub struct LandfallFilter {
     /// Storms of this year (year of the storm's first observation).
-    #[cfg_attr(feature = "cli", arg(long))]
     pub year: Option<i32>,
     /// Storms of this basin (`North Atlantic`, `Eastern Pacific`; any case).
-    #[cfg_attr(feature = "cli", arg(long))]
     pub basin: Option<String>,
     /// Landfalls at this category or stronger: TD, TS, H1..H5 (any case).
-    #[cfg_attr(feature = "cli", arg(long))]
     pub min_cat: Option<String>,
 }
 

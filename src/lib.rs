@@ -6,7 +6,7 @@
 //! `hurricanes` table; migrations are embedded ([`db::MIGRATIONS`]).
 //!
 //! Features: `cli` (default) builds the `hurricane-db` command and adds its
-//! dependencies; `testing` adds `hurricane_db::testing` (throwaway clusters, per-test
+//! dependencies; `testing` adds `hurricane_db_testkit` (throwaway clusters, per-test
 //! databases) for tests of this crate and of crates built on it; `openapi` derives
 //! `utoipa::ToSchema` for the models and query types; `plot` (on with `cli`) adds
 //! [`plot`]: track maps, season maps and charts as SVG text.
@@ -14,7 +14,6 @@
 #![warn(missing_docs)]
 
 pub mod audit;
-pub mod cluster;
 pub mod config;
 pub mod curation;
 pub mod db;
@@ -36,8 +35,6 @@ pub mod roles;
 #[allow(missing_docs)]
 pub mod schema;
 pub mod session;
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
 
 pub use db::{Db, DbOptions, MigrationStatus, PoolState, PooledConn};
 pub use session::Session;

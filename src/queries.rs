@@ -23,9 +23,7 @@ pub const DEFAULT_LIMIT: i64 = 100;
 
 /// Sort order of a search; FID breaks ties so paging is stable.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "cli", value(rename_all = "snake_case"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Order {
     /// Earliest first.
@@ -59,69 +57,48 @@ impl Order {
 /// A search over observations. Every part is optional; parts combine with AND, the
 /// values within `basins` and `cats` with OR. Also the `hurricane-db query` flags.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default)]
 pub struct Filter {
     /// Storm name, case-insensitive; `*` matches any run of characters, `?` one.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub name: Option<String>,
     /// Observations at or after this time: RFC 3339 (2005-08-25T06:00:00Z) or a plain
     /// date (2005-08-25, meaning 00:00 UTC).
-    #[cfg_attr(feature = "cli", arg(long, value_parser = parse_time_arg))]
     pub time_from: Option<DateTime<Utc>>,
     /// Observations at or before this time (same forms).
-    #[cfg_attr(feature = "cli", arg(long, value_parser = parse_time_arg))]
     pub time_to: Option<DateTime<Utc>>,
     /// First year included.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub year_from: Option<i32>,
     /// Last year included.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub year_to: Option<i32>,
     /// Any of these basins (repeat --basin for several).
-    #[cfg_attr(feature = "cli", arg(long = "basin"))]
     pub basins: Vec<String>,
     /// Any of these categories: H1..H5, TS, TD, ... (repeat --cat for several).
-    #[cfg_attr(feature = "cli", arg(long = "cat"))]
     pub cats: Vec<String>,
     /// Lowest wind speed included, knots.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub min_wind: Option<i16>,
     /// Highest wind speed included, knots.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub max_wind: Option<i16>,
     /// Lowest pressure included, millibars; excludes unmeasured observations.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub min_pressure: Option<i16>,
     /// Highest pressure included, millibars; excludes unmeasured observations.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub max_pressure: Option<i16>,
     /// Latitude/longitude box (inclusive). `lon_min > lon_max` crosses the date line.
-    #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lat_min: Option<BigDecimal>,
     /// Northern edge of the box, decimal degrees (north positive).
-    #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lat_max: Option<BigDecimal>,
     /// Western edge of the box, decimal degrees (east positive).
-    #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lon_min: Option<BigDecimal>,
     /// Eastern edge of the box, decimal degrees (east positive).
-    #[cfg_attr(feature = "cli", arg(long, allow_hyphen_values = true))]
     pub lon_max: Option<BigDecimal>,
     /// One storm.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub btid: Option<i16>,
     /// Sort order of the results.
-    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Order::TimeAsc))]
     pub order: Order,
     /// Page size (default 100, at most 10,000).
-    #[cfg_attr(feature = "cli", arg(long))]
     pub limit: Option<i64>,
     /// Rows to skip (simple paging); prefer `page_token` for deep pages.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub offset: Option<i64>,
     /// Keyset paging: the `next_page` of the previous page (same filter and order).
-    #[cfg_attr(feature = "cli", arg(long))]
     pub page_token: Option<String>,
 }
 
@@ -154,11 +131,6 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
                  2005-08-29T11:10:00Z"
             ))
         })
-}
-
-#[cfg(feature = "cli")]
-fn parse_time_arg(text: &str) -> std::result::Result<DateTime<Utc>, String> {
-    parse_time(text).map_err(|e| e.to_string())
 }
 
 /// A basin as stored (`North Atlantic`), whatever the case it was typed in.
@@ -545,29 +517,21 @@ pub fn count(conn: &mut PgConnection) -> Result<i64> {
 
 /// A filter over the storm summary. Also the `hurricane-db storms` flags.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default)]
 pub struct StormFilter {
     /// Storm name, case-insensitive, `*` and `?` wildcards.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub name: Option<String>,
     /// First year included (year of the storm's first observation).
-    #[cfg_attr(feature = "cli", arg(long))]
     pub year_from: Option<i32>,
     /// Last year included.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub year_to: Option<i32>,
     /// Any of these basins (repeat --basin for several).
-    #[cfg_attr(feature = "cli", arg(long = "basin"))]
     pub basins: Vec<String>,
     /// Storms whose peak wind reached this many knots.
-    #[cfg_attr(feature = "cli", arg(long))]
     pub min_wind: Option<i16>,
     /// How many storms (default 100, at most 10,000).
-    #[cfg_attr(feature = "cli", arg(long = "top"))]
     pub limit: Option<i64>,
     /// Storms to skip (paging).
-    #[cfg_attr(feature = "cli", arg(long))]
     pub offset: Option<i64>,
 }
 

@@ -13,12 +13,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use serde::Serialize;
 
-use crate::cluster::quote_ident;
 use crate::error::{Error, Result};
 
 /// The group a login user belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// SELECT, INSERT, UPDATE: loads and edits, never deletes.
@@ -166,4 +164,9 @@ pub fn list_users(conn: &mut PgConnection) -> Result<Vec<User>> {
         .into_iter()
         .filter_map(|m| Role::from_group(&m.grp).map(|role| User { name: m.name, role }))
         .collect())
+}
+
+/// Double-quotes an SQL identifier (role names are identifiers, not bind parameters).
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

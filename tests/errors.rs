@@ -6,8 +6,8 @@ use std::sync::{Arc, Barrier};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::testing::{sample_observation, TestDb};
 use hurricane_db::{DbOptions, Error};
+use hurricane_db_testkit::{sample_observation, TestDb};
 
 fn backend_pid(conn: &mut PgConnection) -> i32 {
     diesel::select(diesel::dsl::sql::<Integer>("pg_backend_pid()"))

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
-use hurricane_db::cluster::{Cluster, StopMode};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::testing::{sample_observation, topology, Topology};
 use hurricane_db::{Db, DbOptions, Error};
+use hurricane_db_testkit::cluster::{Cluster, StopMode};
+use hurricane_db_testkit::{sample_observation, topology, Topology};
 
 fn encode(path: &std::path::Path) -> String {
     path.to_string_lossy()

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::testing::{sample_observation, TestDb};
 use hurricane_db::{Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane};
+use hurricane_db_testkit::{sample_observation, TestDb};
 
 /// Marks the panics these tests cause, so the hook below keeps them out of the log.
 const ON_PURPOSE: &str = "(a panic on purpose)";

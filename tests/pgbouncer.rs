@@ -25,8 +25,8 @@ use hurricane_db::audit::Edit;
 use hurricane_db::models::HurricaneChanges;
 use hurricane_db::roles::{add_user, Role};
 use hurricane_db::schema::{edits, hurricanes};
-use hurricane_db::testing::{sample_observation, unique_name, TestDb};
 use hurricane_db::{Db, DbOptions};
+use hurricane_db_testkit::{sample_observation, unique_name, TestDb};
 
 const PASSWORD: &str = "bouncer-Secret-10";
 const APP_USERS: i32 = 16;
@@ -158,7 +158,7 @@ impl Drop for Bouncer {
 }
 
 fn config_text(dir: &Path, t: &TestDb, port: u16, server_pool: u32) -> String {
-    let cluster_port = hurricane_db::testing::cluster().port();
+    let cluster_port = hurricane_db_testkit::cluster().port();
     let dir = dir.display();
     format!(
         "[databases]\n\

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer};
-use hurricane_db::cluster::StopMode;
 use hurricane_db::schema::hurricanes;
-use hurricane_db::testing::{sample_observation, topology, Topology};
 use hurricane_db::{Db, DbOptions, Error};
+use hurricane_db_testkit::cluster::StopMode;
+use hurricane_db_testkit::{sample_observation, topology, Topology};
 
 fn in_recovery(conn: &mut PgConnection) -> Result<bool, Error> {
     Ok(diesel::select(diesel::dsl::sql::<Bool>("pg_is_in_recovery()")).get_result(conn)?)
@@ -190,7 +190,7 @@ fn with_replay_paused_a_session_read_falls_back_to_the_primary_within_the_bound(
 /// previous one: the session raises synchronous_commit to `local` for itself.
 #[test]
 fn session_positions_advance_with_every_commit_even_with_asynchronous_commit() {
-    let t = hurricane_db::testing::TestDb::new();
+    let t = hurricane_db_testkit::TestDb::new();
     t.db.insert_observation("setup", &sample_observation(1))
         .unwrap();
     let mut session = t.db.session();

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
-use hurricane_db::cluster::StopMode;
 use hurricane_db::queries::{self, Filter};
-use hurricane_db::testing::{cluster, sample_observation, TestDb};
 use hurricane_db::{DbOptions, Error};
+use hurricane_db_testkit::cluster::StopMode;
+use hurricane_db_testkit::{cluster, sample_observation, TestDb};
 
 #[derive(QueryableByName)]
 struct N {

@@ -18,8 +18,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable, Text};
 use hurricane_db::mask::mask_secrets;
 use hurricane_db::roles::{add_user, Role};
-use hurricane_db::testing::{admin_execute, cluster, unique_name, TestDb};
 use hurricane_db::{Db, DbOptions, Error};
+use hurricane_db_testkit::{admin_execute, cluster, unique_name, TestDb};
 
 const PASSWORD: &str = "Tls-Secret-42";
 

@@ -9,7 +9,6 @@ use super::parse::{Decimal, Observation};
 
 /// The COPY wire format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CopyFormat {
     /// PostgreSQL's binary COPY format (the default: measured faster on this schema).
     #[default]

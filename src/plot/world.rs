@@ -39,7 +39,7 @@ fn parse_ring(line: &str) -> Option<Ring> {
         _ => return None,
     };
     let nums: Vec<i64> = fields.map(|f| f.parse().ok()).collect::<Option<_>>()?;
-    if nums.len() < 6 || nums.len() % 2 != 0 {
+    if nums.len() < 6 || !nums.len().is_multiple_of(2) {
         return None;
     }
     let (mut x, mut y) = (0i64, 0i64);

@@ -1,0 +1,225 @@
+//! Loading benchmark: `hurricane-db load` against psql's own `\copy`, in one run.
+//!
+//! ```text
+//! cargo build --release && cargo run --release --example bench_load [-- --rows 35486,1000000] [--runs 5] [--rss-rows 10000000]
+//! ```
+//!
+//! For each size it times, on fresh databases of one throwaway cluster (median of 3):
+//! (a) `hurricane-db load` of the raw IHW file into an empty table (binary and text COPY);
+//! (b) psql `\copy` of the same rows, already cleaned to the table's columns, into an
+//!     identical empty table: the near-limit baseline (with the loader's work_mem);
+//! (c) `hurricane-db load` of the unchanged file again (a refresh that changes nothing);
+//! and prints a/b and c/b with the loader's own phase rates. Sizes above the real
+//! file's are made by repeating it with new FIDs. `--rss-rows N` also loads an N-row
+//! file once and prints the loader's peak RSS.
+
+use std::error::Error;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hurricane_db_testkit::TestDb;
+
+#[path = "common/load_runs.rs"]
+mod load_runs;
+use load_runs::{checkpoint, loader_binary, median, run_loader};
+
+const REAL: &str = "../../../shared/data/storm_data.csv";
+/// Runs per phase and size (medians); `--runs N` overrides.
+const RUNS: usize = 5;
+
+type AnyResult<T> = Result<T, Box<dyn Error>>;
+
+fn main() -> AnyResult<()> {
+    let mut sizes = vec![35_486usize, 1_000_000];
+    let mut rss_rows = None;
+    let mut runs = RUNS;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--rows" => {
+                sizes = args
+                    .next()
+                    .ok_or("--rows needs a list")?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--rss-rows" => rss_rows = Some(args.next().ok_or("--rss-rows needs N")?.parse()?),
+            "--runs" => runs = args.next().ok_or("--runs needs N")?.parse()?,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let bin = loader_binary()?;
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join(REAL);
+    let work = tempfile::tempdir()?;
+    let cluster = hurricane_db_testkit::cluster();
+    println!(
+        "bench_load: PostgreSQL in {} (fsync off for both sides), {runs} runs each, medians",
+        cluster.dir().display()
+    );
+    println!(
+        "{:>9}  {:<36} {:>8} {:>11} {:>7}",
+        "rows", "phase", "median s", "rows/s", "ratio"
+    );
+    for &rows in &sizes {
+        let raw = work.path().join(format!("raw_{rows}.csv"));
+        let clean = work.path().join(format!("clean_{rows}.csv"));
+        repeat_raw(&real, &raw, rows)?;
+        clean_copy(&raw, &clean)?;
+
+        let (mut a, mut a_text, mut b, mut c) = (vec![], vec![], vec![], vec![]);
+        let (mut a_phases, mut c_phases) = (String::new(), String::new());
+        for _ in 0..runs {
+            let target = TestDb::new();
+            let (t, out) = run_loader(&bin, &target.url, &raw, &["--timings"])?;
+            a.push(t);
+            a_phases = out;
+            let (t, out) = run_loader(&bin, &target.url, &raw, &["--timings"])?;
+            c.push(t);
+            c_phases = out;
+
+            let text_target = TestDb::new();
+            a_text.push(run_loader(&bin, &text_target.url, &raw, &["--format", "text"])?.0);
+
+            let baseline = TestDb::new();
+            b.push(run_psql_copy(&baseline.url, &clean)?);
+        }
+        let (a, a_text, b, c) = (median(a), median(a_text), median(b), median(c));
+        let line = |name: &str, t: Duration, ratio: Option<f64>| {
+            println!(
+                "{:>9}  {:<36} {:>8.3} {:>11.0} {:>7}",
+                rows,
+                name,
+                t.as_secs_f64(),
+                rows as f64 / t.as_secs_f64(),
+                ratio.map_or(String::new(), |r| format!("{r:.2}"))
+            )
+        };
+        line("(b) psql \\copy, cleaned CSV", b, None);
+        line("(a) hurricane-db load, binary COPY", a, Some(ratio(a, b)));
+        line(
+            "(a) hurricane-db load, text COPY",
+            a_text,
+            Some(ratio(a_text, b)),
+        );
+        line("(c) refresh, unchanged file", c, Some(ratio(c, b)));
+        println!("{:>9}  (a) {a_phases}", "");
+        println!("{:>9}  (c) {c_phases}", "");
+        println!(
+            "ratios rows={rows}: a/b {:.2} (target <= 1.0), c/b {:.2} (target <= 2.0), text/binary {:.2}",
+            ratio(a, b),
+            ratio(c, b),
+            ratio(a_text, a)
+        );
+    }
+    if let Some(rows) = rss_rows {
+        let raw = work.path().join(format!("raw_{rows}.csv"));
+        repeat_raw(&real, &raw, rows)?;
+        let target = TestDb::new();
+        let started = Instant::now();
+        let rss_kib = max_rss_of(
+            Command::new(&bin)
+                .arg("load")
+                .arg(&raw)
+                .env("DATABASE_URL", &target.url)
+                .stdout(Stdio::null()),
+        )?;
+        println!(
+            "rss rows={rows}: peak RSS {:.1} MiB (target < 64 MiB), load {:.1} s",
+            rss_kib as f64 / 1024.0,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn ratio(x: Duration, base: Duration) -> f64 {
+    x.as_secs_f64() / base.as_secs_f64()
+}
+
+fn run_psql_copy(url: &str, clean: &Path) -> AnyResult<Duration> {
+    checkpoint();
+    let started = Instant::now();
+    // The loader's transaction runs with work_mem = 256MB (src/ingest/merge.rs): the
+    // baseline gets the same, so the ratio compares the loaders, not the settings.
+    // The IHW columns only: the HURDAT2 ones (migration 000007) stay NULL, as the
+    // loader leaves them for a CSV.
+    let status = Command::new("psql")
+        .env("PGOPTIONS", "-c work_mem=256MB")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c"])
+        .arg(format!(
+            "\\copy hurricanes (fid, \"timestamp\", btid, name, lat, long, wind_kts, pressure, \
+             cat, basin, shape_length) FROM '{}' WITH (FORMAT csv)",
+            clean.display()
+        ))
+        .status()?;
+    if !status.success() {
+        return Err("psql \\copy failed".into());
+    }
+    Ok(started.elapsed())
+}
+
+/// Runs `cmd` and returns the child's peak resident set in KiB (wait4's rusage).
+fn max_rss_of(cmd: &mut Command) -> AnyResult<i64> {
+    let child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter; pid is our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if waited != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err("load for the RSS measurement failed".into());
+    }
+    Ok(usage.ru_maxrss)
+}
+
+/// Writes `rows` IHW rows: the real file repeated, FIDs renumbered to stay unique.
+fn repeat_raw(real: &Path, out: &Path, rows: usize) -> AnyResult<()> {
+    let text = std::fs::read_to_string(real)?;
+    let mut lines = text.lines();
+    let header = lines.next().ok_or("empty real file")?;
+    let body: Vec<&str> = lines.collect();
+    let mut w = BufWriter::new(File::create(out)?);
+    writeln!(w, "{header}")?;
+    for i in 0..rows {
+        let line = body[i % body.len()];
+        let rest = line.split_once(',').ok_or("bad line")?.1;
+        writeln!(w, "{},{rest}", i + 1)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The same rows cleaned to the table's columns, as psql's `\copy` wants them.
+fn clean_copy(raw: &Path, out: &Path) -> AnyResult<()> {
+    let mut w = BufWriter::new(File::create(out)?);
+    for line in BufReader::new(File::open(raw)?).lines().skip(1) {
+        let line = line?;
+        let f: Vec<&str> = line.split(',').collect();
+        let pressure = if f[10] == "0" { "" } else { f[10] };
+        writeln!(
+            w,
+            "{},{:0>4}-{:0>2}-{:0>2} {}:{}:00+00,{},{},{},{},{},{},{},{},{}",
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            &f[4][..2],
+            &f[4][2..4],
+            f[5],
+            f[6],
+            f[7],
+            f[8],
+            f[9],
+            pressure,
+            f[11],
+            f[12],
+            f[13]
+        )?;
+    }
+    w.flush()?;
+    Ok(())
+}

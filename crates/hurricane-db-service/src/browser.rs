@@ -1,0 +1,147 @@
+//! The storm browser: one HTML page, its script and style sheet, and the pictures it
+//! shows (SVG drawn by `hurricane_db::plot`). Everything the page needs comes from
+//! this service: the answers carry a Content-Security-Policy that allows nothing from
+//! any other origin, so the page works on a machine with no network and cannot be
+//! made to load anything foreign.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hurricane_db::{plot, Db};
+
+use super::{pairs, parse, read, read_session, set, unknown, ApiError, ErrorBody};
+
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+const APP_JS: &str = include_str!("../assets/app.js");
+const APP_CSS: &str = include_str!("../assets/app.css");
+const FAVICON_SVG: &str = include_str!("../assets/favicon.svg");
+
+/// Same origin only; no inline script or style (the page has none), no frames, no
+/// plugins. `img-src 'self'` covers the SVG pictures.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The browser's routes, merged into the service's router.
+pub fn routes() -> Router<Db> {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { asset(INDEX_HTML, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/assets/app.js",
+            get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/assets/app.css",
+            get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/assets/favicon.svg",
+            get(|| async { asset(FAVICON_SVG, "image/svg+xml") }),
+        )
+        .route("/storms/{btid}/track.svg", get(track_svg))
+        .route("/storms/{btid}/intensity.svg", get(intensity_svg))
+        .route("/seasons/{file}", get(season_svg))
+}
+
+/// A bundled file, with the headers every page answer carries.
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut headers = page_headers();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    (headers, body).into_response()
+}
+
+fn page_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    // The data changes with every load or edit: revalidate rather than cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers
+}
+
+/// An SVG answer. SVG can carry script: served as an image with a policy that runs
+/// none, even when opened on its own in a tab.
+fn svg(body: String) -> Response {
+    let mut headers = page_headers();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    (StatusCode::OK, headers, body).into_response()
+}
+
+#[utoipa::path(get, path = "/storms/{btid}/track.svg", tag = "pictures",
+    params(("btid" = i16, Path), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write")),
+    responses((status = 200, description = "A map of the storm's track, coloured by category", content_type = "image/svg+xml", body = String), (status = "default", description = "An error: 400 unreadable, 404 no such storm, 503 database unavailable", body = ErrorBody)))]
+pub async fn track_svg(
+    State(db): State<Db>,
+    Path(btid): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let btid: i16 = parse("btid", &btid)?;
+    let after = read_session(&db, &headers)?;
+    Ok(svg(
+        read(db, after, move |c| plot::track_map(c, &[btid])).await?
+    ))
+}
+
+#[utoipa::path(get, path = "/storms/{btid}/intensity.svg", tag = "pictures",
+    params(("btid" = i16, Path), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write")),
+    responses((status = 200, description = "Wind and pressure over time, with Saffir-Simpson bands", content_type = "image/svg+xml", body = String), (status = "default", description = "An error: 400 unreadable, 404 no such storm, 503 database unavailable", body = ErrorBody)))]
+pub async fn intensity_svg(
+    State(db): State<Db>,
+    Path(btid): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let btid: i16 = parse("btid", &btid)?;
+    let after = read_session(&db, &headers)?;
+    Ok(svg(read(db, after, move |c| {
+        plot::intensity_chart(c, btid)
+    })
+    .await?))
+}
+
+#[utoipa::path(get, path = "/seasons/{year}.svg", tag = "pictures",
+    params(("year" = i32, Path), ("basin" = Option<String>, Query, description = "One basin (case ignored); all when absent"), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write")),
+    responses((status = 200, description = "Every track of the season on one map", content_type = "image/svg+xml", body = String), (status = "default", description = "An error: 400 unreadable, 404 no storm that season, 422 refused value, 503 database unavailable", body = ErrorBody)))]
+pub async fn season_svg(
+    State(db): State<Db>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    // The router cannot split `{year}.svg` itself: take the segment and its suffix.
+    let Some(year) = file.strip_suffix(".svg") else {
+        return Err(ApiError::Status(
+            StatusCode::NOT_FOUND,
+            "no such route (seasons are /seasons/YEAR.svg)".into(),
+        ));
+    };
+    let year: i32 = parse("year", year)?;
+    let mut basin: Option<String> = None;
+    for (key, value) in pairs(&query) {
+        match key.as_str() {
+            "basin" => set(&mut basin, "basin", &value)?,
+            k => return Err(unknown(k)),
+        }
+    }
+    let after = read_session(&db, &headers)?;
+    Ok(svg(read(db, after, move |c| {
+        plot::season_map(c, year, basin.as_deref())
+    })
+    .await?))
+}
