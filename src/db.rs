@@ -279,7 +279,8 @@ impl Db {
     pub fn connect_with(url: &str, options: DbOptions) -> Result<Db> {
         let server: Arc<str> = mask_secrets(url).into();
         let (pool, proved) = open_pool(url, options.pool_size, &options);
-        proved.map_err(|e| Error::Connection(explain_connect_failure(&server, &e, &options)))?;
+        proved
+            .map_err(|e| Error::Connection(explain_connect_failure(&server, url, &e, &options)))?;
         // A standby that cannot be reached now is skipped for a while, not fatal: reads
         // go to the others, or to the primary.
         let list = options
@@ -290,7 +291,10 @@ impl Db {
                 let (pool, proved) = open_pool(read_url, size, &options);
                 let masked = mask_secrets(read_url);
                 if let Err(e) = &proved {
-                    tracing::warn!("standby {}", explain_connect_failure(&masked, e, &options));
+                    tracing::warn!(
+                        "standby {}",
+                        explain_connect_failure(&masked, read_url, e, &options)
+                    );
                 }
                 Replica::new(pool, masked, proved.is_ok())
             })
@@ -698,6 +702,13 @@ fn open_pool(
     let timeout_secs = options.connect_timeout.as_secs().max(1).to_string();
     let conninfo = config::with_param(url, "connect_timeout", &timeout_secs);
     let conninfo = config::with_param(&conninfo, "application_name", &options.application_name);
+    // A server that stops answering (a partition, a dead host) must not hold a
+    // connection and its thread forever: TCP keepalives find a silent peer, and
+    // tcp_user_timeout drops a connection whose sent data goes unacknowledged. A URL
+    // that sets any of these keeps its own.
+    let conninfo = KEEPALIVES.iter().fold(conninfo, |c, (key, value)| {
+        config::with_param(&c, key, value)
+    });
     let manager = Manager::new(conninfo, options.statement_timeout, options.statement_cache);
     let proved = manager.connect_once().map(drop);
     let pool = ConnPool::build(
@@ -710,6 +721,18 @@ fn open_pool(
     );
     (pool, proved)
 }
+
+/// libpq's keepalive settings added to every connection unless the URL has them:
+/// probes after 5 s of silence, every 2 s, 3 unanswered probes (or 10 s of
+/// unacknowledged data) close the connection, so a vanished server is noticed within
+/// about 11 s instead of the kernel's two hours.
+const KEEPALIVES: [(&str, &str); 5] = [
+    ("keepalives", "1"),
+    ("keepalives_idle", "5"),
+    ("keepalives_interval", "2"),
+    ("keepalives_count", "3"),
+    ("tcp_user_timeout", "10000"),
+];
 
 fn ms(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
@@ -731,8 +754,24 @@ fn end_failed(conn: &mut PooledConn) {
 }
 
 /// The one line that says why a connection could not be opened and what to do.
-fn explain_connect_failure(server: &str, e: &diesel::r2d2::Error, options: &DbOptions) -> String {
-    let raw = mask_secrets(&e.to_string());
+fn explain_connect_failure(
+    server: &str,
+    url: &str,
+    e: &diesel::r2d2::Error,
+    options: &DbOptions,
+) -> String {
+    // libpq may quote a piece of the password on its own (a raw `/` or `@` in it
+    // makes it read the URL differently): mask every piece, not only whole URLs.
+    let raw = crate::mask::mask_password_of(&e.to_string(), url);
+    if let Some(hint) = crate::mask::password_encoding_hint(url) {
+        let first = raw.lines().map(str::trim).find(|l| !l.is_empty());
+        return format!(
+            "{server}: {}; {hint}",
+            first.map_or("could not connect", |l| {
+                l.strip_prefix("Error connecting to ").unwrap_or(l)
+            })
+        );
+    }
     // libpq's message is several lines ("...failed: X\n\tIs the server running...").
     let first = raw
         .lines()

@@ -149,6 +149,34 @@ pub enum Error {
         source: DbError,
     },
 
+    /// The server lacks a resource to run the statement (SQLSTATE class 53,
+    /// insufficient resources: disk full, out of memory, too many connections, a
+    /// configured limit such as `temp_file_limit`). Not the caller's fault, and not
+    /// theirs to read about: the message says which resource only, never the server's
+    /// own text (it names internal file paths); that stays in `source` for logs.
+    #[error("database unavailable: the server is out of resources ({resource})")]
+    InsufficientResources {
+        /// Which resource, e.g. `disk full`.
+        resource: &'static str,
+        /// The database error (the server's message, for logs).
+        #[source]
+        source: DbError,
+    },
+
+    /// The server cancelled a statement that ran past `statement_timeout`
+    /// (SQLSTATE 57014).
+    #[error(
+        "statement cancelled after the server's statement_timeout \
+         (HURRICANE_DB_STATEMENT_TIMEOUT_MS sets it, in milliseconds): {message}"
+    )]
+    StatementTimeout {
+        /// The server's message.
+        message: String,
+        /// The database error.
+        #[source]
+        source: DbError,
+    },
+
     /// No pooled connection became free within the pool's checkout timeout.
     #[error("timed out waiting for a pooled connection: {0}")]
     PoolTimeout(String),
@@ -256,6 +284,7 @@ impl Error {
                 | Error::ConnectionLost(_)
                 | Error::CommitOutcomeUnknown(_)
                 | Error::PoolTimeout(_)
+                | Error::InsufficientResources { .. }
         )
     }
 
@@ -300,6 +329,16 @@ impl Error {
             DatabaseErrorKind::ClosedConnection => Error::ConnectionLost(mask_secrets(&message)),
             _ if is_lost_connection_message(info.message()) => {
                 Error::ConnectionLost(mask_secrets(&message))
+            }
+            _ if insufficient_resource(info).is_some() => Error::InsufficientResources {
+                resource: insufficient_resource(info).unwrap_or("insufficient resources"),
+                source,
+            },
+            _ if info
+                .message()
+                .starts_with("canceling statement due to statement timeout") =>
+            {
+                Error::StatementTimeout { message, source }
             }
             _ if info.message().starts_with("deadlock detected") => {
                 Error::Conflict { message, source }
@@ -348,6 +387,36 @@ fn unknown_code_message(column: &str, value: &str, table: &str, codes: &[String]
             codes.join(", ")
         )
     }
+}
+
+/// The resource a SQLSTATE class 53 error ran out of, by the server's primary message
+/// or hint (Diesel 2.3 does not pass the SQLSTATE on): 53100 disk full, 53200 out of
+/// memory, 53300 too many connections, 53400 configuration limit exceeded.
+fn insufficient_resource(info: &dyn DatabaseErrorInformation) -> Option<&'static str> {
+    const CLASS_53: &[(&str, &str)] = &[
+        ("No space left on device", "disk full"),
+        ("could not extend file", "disk full"),
+        ("out of memory", "out of memory"),
+        ("out of shared memory", "out of memory"),
+        ("sorry, too many clients already", "too many connections"),
+        ("too many connections", "too many connections"),
+        (
+            "remaining connection slots are reserved",
+            "too many connections",
+        ),
+        (
+            "temporary file size exceeds temp_file_limit",
+            "temp_file_limit exceeded",
+        ),
+    ];
+    let message = info.message();
+    if info.hint() == Some("Check free disk space.") {
+        return Some("disk full");
+    }
+    CLASS_53
+        .iter()
+        .find(|(words, _)| message.contains(words))
+        .map(|(_, resource)| *resource)
 }
 
 /// SQLSTATE 42501 messages: "permission denied for table x", "must be owner of table x".

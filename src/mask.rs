@@ -38,9 +38,23 @@ const SECRET_KEYS: [&str; 3] = ["sslpassword", "pgpassword", "password"];
 /// ```
 #[must_use]
 pub fn mask_secrets(text: &str) -> String {
-    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0; // `text[..copied]` is already in `out`
+    for (start, end) in secret_ranges(text) {
+        // Every range boundary is next to an ASCII byte or at the end of `text`,
+        // hence on a char boundary: slicing cannot panic.
+        out.push_str(&text[copied..start]);
+        out.push_str(MASK);
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// The byte ranges of the secrets in `text`, in order, as [`mask_secrets`] finds them.
+fn secret_ranges(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         let secret = match scheme_len_at(bytes, i) {
@@ -48,19 +62,117 @@ pub fn mask_secrets(text: &str) -> String {
             None => secret_value_at(bytes, i),
         };
         match secret {
-            // Every range boundary is next to an ASCII byte or at the end of
-            // `text`, hence on a char boundary: slicing cannot panic.
             Some((start, end)) if start < end => {
-                out.push_str(&text[copied..start]);
-                out.push_str(MASK);
-                copied = end;
+                found.push((start, end));
                 i = end;
             }
             _ => i += 1,
         }
     }
-    out.push_str(&text[copied..]);
+    found
+}
+
+/// Characters where libpq ends a URL's password or user name early (or reads it as
+/// something else): what [`password_pieces`] splits on.
+const URL_DELIMITERS: &[char] = &['/', '@', '?', '#', ':', ',', '&', '=', '[', ']'];
+
+/// The password(s) of `conninfo` (a URL or `key=value` text) and every piece of them
+/// between URL delimiters, longest first. libpq quotes such pieces back on their own
+/// when a raw `/` or `@` in a password makes it read the URL differently
+/// (`invalid integer value "TopSecretPrefix99" for connection option "port"`).
+fn password_pieces(conninfo: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    for (start, end) in secret_ranges(conninfo) {
+        let secret = &conninfo[start..end];
+        let secret = secret
+            .strip_prefix('\'')
+            .and_then(|s| s.strip_suffix('\''))
+            .unwrap_or(secret);
+        pieces.push(secret.to_string());
+        pieces.extend(
+            secret
+                .split(|c: char| URL_DELIMITERS.contains(&c) || c.is_whitespace())
+                .filter(|p| !p.is_empty())
+                .map(String::from),
+        );
+    }
+    pieces.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    pieces.dedup();
+    pieces
+}
+
+/// [`mask_secrets`], and also every piece of `conninfo`'s password found anywhere in
+/// `text`: for messages about connecting to `conninfo`, which may quote a piece of
+/// its password without the rest of the URL around it. A piece of 4 characters or
+/// more is masked wherever it appears; a shorter one only where it stands alone
+/// (not inside a longer word), so `pa` does not garble the word `password`.
+#[must_use]
+pub fn mask_password_of(text: &str, conninfo: &str) -> String {
+    let mut out = mask_secrets(text);
+    for piece in password_pieces(conninfo) {
+        if piece == MASK {
+            continue;
+        }
+        let long = piece.chars().count() >= 4;
+        let mut masked = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(piece.as_str()) {
+            let after = &rest[at + piece.len()..];
+            let alone = !rest[..at]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+                && !after.chars().next().is_some_and(char::is_alphanumeric);
+            masked.push_str(&rest[..at]);
+            masked.push_str(if long || alone { MASK } else { &piece });
+            rest = after;
+        }
+        masked.push_str(rest);
+        out = masked;
+    }
     out
+}
+
+/// What to tell someone whose URL has a password libpq cannot read as written: the
+/// raw characters that must be percent-encoded (`/` as `%2F`, `@` as `%40`, a `%`
+/// not starting an escape as `%25`). `None` when the password needs nothing.
+pub fn password_encoding_hint(conninfo: &str) -> Option<String> {
+    let bytes = conninfo.as_bytes();
+    let scheme = scheme_len_at(bytes, 0)?;
+    let (start, end) = userinfo_password(bytes, scheme)?;
+    let password = &conninfo[start..end];
+    let pb = password.as_bytes();
+    let mut raw: Vec<char> = Vec::new();
+    for (i, c) in password.char_indices() {
+        let needs = match c {
+            '/' | '@' | '?' | '#' | '[' | ']' => true,
+            '%' => {
+                !(pb.len() > i + 2
+                    && pb[i + 1].is_ascii_hexdigit()
+                    && pb[i + 2].is_ascii_hexdigit())
+            }
+            _ => false,
+        };
+        if needs && !raw.contains(&c) {
+            raw.push(c);
+        }
+    }
+    if raw.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = raw
+        .iter()
+        .map(|c| format!("'{c}' as %{:02X}", *c as u32))
+        .collect();
+    Some(format!(
+        "the password in the URL has {} that must be percent-encoded: write {}",
+        if raw.len() == 1 {
+            "a character"
+        } else {
+            "characters"
+        },
+        list.join(", ")
+    ))
 }
 
 /// Whether `bytes[at..]` starts with `pattern`, ignoring ASCII case.
@@ -231,6 +343,51 @@ mod tests {
         ] {
             assert_eq!(mask_secrets(text), text);
         }
+    }
+
+    /// (URL, message libpq gives for it, pieces that must not survive, hint names)
+    #[rustfmt::skip]
+    const PIECES: &[(&str, &str, &[&str], &str)] = &[
+        ("postgresql://owner:TopSecretPrefix99/rest@host/db",
+         "invalid integer value \"TopSecretPrefix99\" for connection option \"port\"",
+         &["TopSecretPrefix99", "rest"], "'/' as %2F"),
+        ("postgresql://owner:pa@ssSecretTail@127.0.0.1/db",
+         "could not translate host name \"ssSecretTail@127.0.0.1\" to address: Name or service not known",
+         &["ssSecretTail", "\"pa\""], "'@' as %40"),
+        ("postgres://u:Q?uery#Frag-Secret3@h/db", "password authentication failed for user \"u\" Q ... Frag-Secret3",
+         &["Frag-Secret3"], "'?' as %3F, '#' as %23"),
+        ("postgres://u:50%off-Secret4@h/db", "invalid percent-encoded token: \"50%off-Secret4\"",
+         &["off-Secret4"], "'%' as %25"),
+    ];
+
+    #[test]
+    fn every_piece_of_a_password_is_masked_and_the_hint_names_the_character() {
+        for &(url, message, pieces, hint) in PIECES {
+            let out = super::mask_password_of(message, url);
+            for piece in pieces {
+                assert!(!out.contains(piece), "{piece:?} survives in {out:?}");
+            }
+            let said = super::password_encoding_hint(url).unwrap();
+            assert!(said.contains(hint), "{url}: {said}");
+            assert!(!said.contains("Secret"), "{said}");
+        }
+        // Short pieces only where they stand alone; words stay readable.
+        assert_eq!(
+            super::mask_password_of("pa: password for \"pa\" refused", "postgres://u:pa@ss@h/db"),
+            "***: password for \"***\" refused"
+        );
+        for fine in [
+            "postgres://u:plain-Secret@h/db",
+            "postgres://u:pct%2Fok%40@h/db",
+            "postgres://u@h/db",
+            "host=h",
+        ] {
+            assert_eq!(super::password_encoding_hint(fine), None, "{fine}");
+        }
+        assert_eq!(
+            super::mask_password_of("x Kv-Secret9 y", "host=h password='Kv-Secret9'"),
+            "x *** y"
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl HurricaneChanges {
     /// and number of decimals. [`Error::InvalidInput`] names the field.
     pub fn validate(&self) -> Result<()> {
         if let Some(name) = &self.name {
-            check_text("name", name, MAX_NAME_CHARS)?;
+            check_name("name", name)?;
         }
         if let Some(cat) = &self.cat {
             check_text("cat", cat, MAX_CAT_CHARS)?;
@@ -157,7 +157,7 @@ impl NewHurricane {
     /// Checks every value against its column before anything is sent (see
     /// [`HurricaneChanges::validate`]).
     pub fn validate(&self) -> Result<()> {
-        check_text("name", &self.name, MAX_NAME_CHARS)?;
+        check_name("name", &self.name)?;
         check_text("cat", &self.cat, MAX_CAT_CHARS)?;
         check_text("basin", &self.basin, MAX_BASIN_CHARS)?;
         check_decimal("lat", &self.lat, -90, 90)?;
@@ -196,25 +196,124 @@ pub fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// A storm name as every writer must give it (the loader, POST and PATCH share this
+/// rule): some visible character, no control character (a carriage return, a tab, an
+/// escape sequence that would drive a terminal), at most [`MAX_NAME_CHARS`].
+pub fn check_name(field: &str, value: &str) -> Result<()> {
+    name_problem(value).map_or(Ok(()), |why| {
+        Err(Error::InvalidInput(format!(
+            "{field} \"{}\": {why}",
+            printable(&shown_text(value))
+        )))
+    })
+}
+
+/// Why `value` is not a valid storm name, or `None`: the one rule behind
+/// [`check_name`], also used by the loader for its per-line errors.
+pub fn name_problem(value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return Some("expected a name with a visible character".into());
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "expected no control characters (found {})",
+            c.escape_debug()
+        ));
+    }
+    let n = value.chars().count();
+    if n > MAX_NAME_CHARS {
+        return Some(format!("{n} characters, expected at most {MAX_NAME_CHARS}"));
+    }
+    None
+}
+
+/// `text` with control characters written as escapes (`\x1b`, `\r`, `\u{9b}`), so
+/// that printing a stored value on a terminal cannot clear the screen, move the
+/// cursor or retitle the window. Other characters (accents, CJK) stay as they are.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// At most 40 characters of `text`, for a message.
+fn shown_text(text: &str) -> String {
+    let mut out: String = text.chars().take(40).collect();
+    if text.chars().count() > 40 {
+        out.push_str("...");
+    }
+    out
+}
+
 /// A decimal for a `numeric(_, 6)` column within `lo..=hi`, at most 6 decimals.
 pub fn check_decimal(field: &str, value: &BigDecimal, lo: i64, hi: i64) -> Result<()> {
-    // Exponent first: comparing 1e131000 with 90 would build a 131,000-digit number.
-    let (_, scale) = value.normalized().as_bigint_and_exponent();
-    let (lo_d, hi_d) = (BigDecimal::from(lo), BigDecimal::from(hi));
-    let in_range = scale >= -3 && (&lo_d..=&hi_d).contains(&value);
-    if !in_range {
-        return Err(Error::InvalidInput(format!(
+    match decimal_problem(value, lo, hi) {
+        None => Ok(()),
+        Some(DecimalProblem::Range) => Err(Error::InvalidInput(format!(
             "{field} \"{}\": expected {lo} to {hi}",
             short(value)
-        )));
-    }
-    if scale > DECIMAL_SCALE {
-        return Err(Error::InvalidInput(format!(
+        ))),
+        Some(DecimalProblem::Scale) => Err(Error::InvalidInput(format!(
             "{field} \"{}\": expected at most {DECIMAL_SCALE} decimals",
             short(value)
-        )));
+        ))),
     }
-    Ok(())
+}
+
+/// A coordinate given as a search bound (`lat_min`, `lon_max`, ...): the same range and
+/// decimals as the stored column, so no bound makes PostgreSQL compare every row with
+/// a number of 131,000 digits, nor sends it a scale it cannot take (`1e-16384`).
+pub fn check_degrees(field: &str, value: &BigDecimal, lo: i64, hi: i64) -> Result<()> {
+    match decimal_problem(value, lo, hi) {
+        None => Ok(()),
+        Some(_) => Err(Error::InvalidInput(format!(
+            "{field} {}: expected degrees from {lo} to {hi} with at most {DECIMAL_SCALE} decimals",
+            short(value)
+        ))),
+    }
+}
+
+enum DecimalProblem {
+    Range,
+    Scale,
+}
+
+/// What keeps `value` out of a `numeric(_, 6)` column bounded by `lo..=hi`. The
+/// exponent is looked at before any comparison: comparing 1e131000 or 1e-16384 with
+/// 90 would first build a number of that many digits.
+fn decimal_problem(value: &BigDecimal, lo: i64, hi: i64) -> Option<DecimalProblem> {
+    let (digits, scale) = value.as_bigint_and_exponent();
+    if digits.sign() == bigdecimal::num_bigint::Sign::NoSign {
+        return (!(lo..=hi).contains(&0)).then_some(DecimalProblem::Range);
+    }
+    // |value| >= 10^(digits - 1 - scale): a magnitude of 10^4 or more is out of every
+    // range used here (at most 180), whatever the digits.
+    let magnitude = digits.bits() as f64 * std::f64::consts::LOG10_2 - scale as f64;
+    if magnitude > 5.0 {
+        return Some(DecimalProblem::Range);
+    }
+    // Trailing zeros do not count as decimals (25.500000000 is 25.5); normalizing is
+    // cheap now that the number is small.
+    let (_, scale) = value.normalized().as_bigint_and_exponent();
+    if scale > DECIMAL_SCALE {
+        return Some(DecimalProblem::Scale);
+    }
+    let (lo_d, hi_d) = (BigDecimal::from(lo), BigDecimal::from(hi));
+    (!(&lo_d..=&hi_d).contains(&value)).then_some(DecimalProblem::Range)
 }
 
 /// A value for a message, cut if long.
@@ -414,4 +513,73 @@ pub struct Hurdat2Fields {
     /// Radius of maximum wind (nautical miles): only in the newer HURDAT2 format's
     /// 21st field; `None` when absent or -999.
     pub rmw: Option<i16>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn extreme_decimals_are_refused_at_once() {
+        for text in [
+            "1e131000",
+            "-1e131000",
+            "1e-16384",
+            "-1e-16384",
+            "5e-16390",
+            "1e-999999999",
+            "1e999999999",
+            "90.0000001",
+            "90.000001",
+            "-90.5",
+        ] {
+            let value = BigDecimal::from_str(text).unwrap();
+            let started = std::time::Instant::now();
+            let err = check_degrees("lat_min", &value, -90, 90).unwrap_err();
+            let took = started.elapsed();
+            println!("{text}: {err} in {took:?}");
+            assert!(
+                took < std::time::Duration::from_millis(50),
+                "{text}: {took:?}"
+            );
+            assert!(
+                err.to_string()
+                    .contains("expected degrees from -90 to 90 with at most 6 decimals"),
+                "{err}"
+            );
+        }
+        for text in ["90", "-90", "25.123456", "25.5000000000", "0", "-0.000001"] {
+            let value = BigDecimal::from_str(text).unwrap();
+            check_degrees("lat_min", &value, -90, 90).unwrap();
+            check_decimal("lat", &value, -90, 90).unwrap();
+        }
+        let value = BigDecimal::from_str("1e-16384").unwrap();
+        assert!(check_decimal("lat", &value, -90, 90)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 6 decimals"));
+    }
+
+    #[test]
+    fn one_rule_for_a_name() {
+        for bad in [
+            "",
+            "   ",
+            "\r",
+            "KAT\rRINA",
+            "\u{1b}[2J\u{1b}]0;pwned\u{7}X",
+            "A\tB",
+            "\u{9b}2J",
+        ] {
+            let err = check_name("name", bad).unwrap_err().to_string();
+            assert!(!err.contains('\u{1b}') && !err.contains('\r'), "{err:?}");
+        }
+        check_name("name", "KATRINA").unwrap();
+        check_name("name", "São Tomé").unwrap();
+        assert!(check_name("name", &"X".repeat(65)).is_err());
+        assert_eq!(printable("\u{1b}[2J\u{7}X\r\n"), "\\x1b[2J\\x07X\\r\\n");
+        assert_eq!(printable("\u{9b}ü"), "\\u{9b}ü");
+        assert_eq!(printable("KATRINA"), "KATRINA");
+    }
 }

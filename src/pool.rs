@@ -174,11 +174,13 @@ pub(crate) fn discard(conn: &mut PgConnection) {
 #[derive(Debug, Default)]
 struct QuietErrors {
     last: Mutex<Option<(String, Instant)>>,
+    /// The connection string, so that pieces of its password are masked too.
+    conninfo: String,
 }
 
 impl HandleError<diesel::r2d2::Error> for QuietErrors {
     fn handle_error(&self, error: diesel::r2d2::Error) {
-        let message = mask_secrets(error.to_string().trim());
+        let message = crate::mask::mask_password_of(error.to_string().trim(), &self.conninfo);
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let repeat = last
             .as_ref()
@@ -280,7 +282,10 @@ impl ConnPool {
                     // A checkout must not cost a round trip: connections are pinged only
                     // when another connection of this pool has failed since (`Health`).
                     .test_on_check_out(false)
-                    .error_handler(Box::new(QuietErrors::default()))
+                    .error_handler(Box::new(QuietErrors {
+                        conninfo: manager.conninfo.clone(),
+                        ..QuietErrors::default()
+                    }))
                     .event_handler(Box::new(CheckinSignal(Arc::clone(&returns))))
                     .thread_pool(shared_scheduler())
                     .build_unchecked(SharedManager(Arc::clone(&manager)))

@@ -102,6 +102,70 @@ pub struct Filter {
     pub page_token: Option<String>,
 }
 
+impl Filter {
+    /// Checks every part that can be checked without the database, before a
+    /// connection is taken: page size and paging, ranges, basins and categories, the
+    /// name pattern, and the box bounds with the stored columns' range and decimals
+    /// (`lat_min` -90 to 90, `lon_min` -180 to 180, at most 6 decimals). [`search`]
+    /// calls it too; callers that take a connection first call it before.
+    pub fn validate(&self) -> Result<()> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Error::InvalidInput(format!(
+                "limit \"{limit}\": expected 1 to {MAX_LIMIT}"
+            )));
+        }
+        if let Some(offset) = self.offset {
+            if offset < 0 {
+                return Err(Error::InvalidInput(format!(
+                    "offset \"{offset}\": expected 0 or more"
+                )));
+            }
+        }
+        if self.offset.is_some() && self.page_token.is_some() {
+            return Err(Error::InvalidInput(
+                "offset and page_token: expected one way of paging, not both".into(),
+            ));
+        }
+        if let Some(name) = &self.name {
+            if name.trim().is_empty() {
+                return Err(Error::InvalidInput(
+                    "name \"\": expected a name or pattern".into(),
+                ));
+            }
+            crate::models::check_text("name", name, MAX_PATTERN_CHARS)?;
+        }
+        for (field, value) in [("lat_min", &self.lat_min), ("lat_max", &self.lat_max)] {
+            if let Some(v) = value {
+                crate::models::check_degrees(field, v, -90, 90)?;
+            }
+        }
+        for (field, value) in [("lon_min", &self.lon_min), ("lon_max", &self.lon_max)] {
+            if let Some(v) = value {
+                crate::models::check_degrees(field, v, -180, 180)?;
+            }
+        }
+        for y in [self.year_from, self.year_to].into_iter().flatten() {
+            year_start(y)?;
+        }
+        check_range("time", &self.time_from, &self.time_to)?;
+        check_range("year", &self.year_from, &self.year_to)?;
+        check_range("wind", &self.min_wind, &self.max_wind)?;
+        check_range("pressure", &self.min_pressure, &self.max_pressure)?;
+        check_range("latitude", &self.lat_min, &self.lat_max)?;
+        for b in &self.basins {
+            basin(b)?;
+        }
+        for c in &self.cats {
+            category(c)?;
+        }
+        if let Some(token) = &self.page_token {
+            Cursor::parse(token, self.order)?;
+        }
+        Ok(())
+    }
+}
+
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -328,19 +392,8 @@ type BoxedSearch<'a> = hurricanes::BoxedQuery<
 /// Runs a search and returns one page.
 pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
     use hurricanes::dsl as h;
+    f.validate()?;
     let limit = f.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::InvalidInput(format!(
-            "limit \"{limit}\": expected 1 to {MAX_LIMIT}"
-        )));
-    }
-    if f.offset.is_some() && f.page_token.is_some() {
-        return Err(Error::InvalidInput(
-            "offset and page_token: expected one way of paging, not both".into(),
-        ));
-    }
-    check_range("time", &f.time_from, &f.time_to)?;
-    check_range("year", &f.year_from, &f.year_to)?;
     let basins = f
         .basins
         .iter()
@@ -351,18 +404,9 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
         .iter()
         .map(|c| category(c))
         .collect::<Result<Vec<_>>>()?;
-    check_range("wind", &f.min_wind, &f.max_wind)?;
-    check_range("pressure", &f.min_pressure, &f.max_pressure)?;
-    check_range("latitude", &f.lat_min, &f.lat_max)?;
 
     let mut q: BoxedSearch<'_> = h::hurricanes.select(Hurricane::as_select()).into_boxed();
     if let Some(name) = &f.name {
-        if name.trim().is_empty() {
-            return Err(Error::InvalidInput(
-                "name \"\": expected a name or pattern".into(),
-            ));
-        }
-        crate::models::check_text("name", name, MAX_PATTERN_CHARS)?;
         q = q.filter(h::name.ilike(like_pattern(name.trim())));
     }
     if let Some(t) = f.time_from {
@@ -433,11 +477,6 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
         Order::PressureDesc => q.order((h::pressure.desc().nulls_last(), h::fid.desc())),
     };
     if let Some(offset) = f.offset {
-        if offset < 0 {
-            return Err(Error::InvalidInput(format!(
-                "offset \"{offset}\": expected 0 or more"
-            )));
-        }
         q = q.offset(offset);
     }
     let mut items: Vec<Hurricane> = q.limit(limit + 1).load(conn)?;
@@ -535,16 +574,32 @@ pub struct StormFilter {
     pub offset: Option<i64>,
 }
 
+impl StormFilter {
+    /// Checks what can be checked without the database (page size, years, basins,
+    /// the name pattern), before a connection is taken; [`storms`] calls it too.
+    pub fn validate(&self) -> Result<()> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Error::InvalidInput(format!(
+                "limit \"{limit}\": expected 1 to {MAX_LIMIT}"
+            )));
+        }
+        check_range("year", &self.year_from, &self.year_to)?;
+        for b in &self.basins {
+            basin(b)?;
+        }
+        if let Some(name) = &self.name {
+            crate::models::check_text("name", name, MAX_PATTERN_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
 /// Storms matching `f`, strongest first (peak wind, then lowest pressure, then BTID).
 pub fn storms(conn: &mut PgConnection, f: &StormFilter) -> Result<Vec<Storm>> {
     use storms::dsl as s;
+    f.validate()?;
     let limit = f.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::InvalidInput(format!(
-            "limit \"{limit}\": expected 1 to {MAX_LIMIT}"
-        )));
-    }
-    check_range("year", &f.year_from, &f.year_to)?;
     let basins = f
         .basins
         .iter()
@@ -552,7 +607,6 @@ pub fn storms(conn: &mut PgConnection, f: &StormFilter) -> Result<Vec<Storm>> {
         .collect::<Result<Vec<_>>>()?;
     let mut q = s::storms.select(Storm::as_select()).into_boxed();
     if let Some(name) = &f.name {
-        crate::models::check_text("name", name, MAX_PATTERN_CHARS)?;
         q = q.filter(s::name.ilike(like_pattern(name.trim())));
     }
     if let Some(y) = f.year_from {

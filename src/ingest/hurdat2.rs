@@ -497,7 +497,7 @@ fn parse_header(line: u64, f: &[&[u8]]) -> Result<Header, RowError> {
             "expected an Atlantic (AL) or Eastern/Central Pacific (EP, CP) storm id",
         )
     })?;
-    let name = parse::text(line, "NAME", f[1], crate::models::MAX_NAME_CHARS)?;
+    let name = parse::name(line, f[1])?;
     let name = if name == "UNNAMED" { "NOTNAMED" } else { name };
     let count = parse::int_in(line, "COUNT", f[2], 1, 100_000).map_err(|e| RowError {
         expected: "expected the number of data lines that follow, a whole number from 1".into(),

@@ -418,6 +418,13 @@ fn merge_streamed(
         started,
     } = *run;
     let (rows, rejected, parse) = (streamed.rows, streamed.rejected, streamed.parse);
+    // A file with a header and nothing else is no release: refused, so the caller's
+    // transaction rolls back the `loads` row begun for it.
+    if rows == 0 && rejected == 0 {
+        return Err(Error::InvalidInput(format!(
+            "{source}: no observations after the header: nothing loaded, no release recorded"
+        )));
+    }
     if rejected > 0 && options.quarantine.is_none() {
         streamed.errors.sort_by_key(|e| e.line);
         return Err(Error::Rejected(Box::new(Rejected {

@@ -56,7 +56,10 @@ impl RowError {
         // A runaway value is shown by its start only: the report stays readable and
         // small however long the field.
         const SHOWN: usize = 40;
-        let mut shown = String::from_utf8_lossy(&value[..value.len().min(SHOWN)]).into_owned();
+        // Control characters are shown as escapes: the report goes to a terminal.
+        let mut shown =
+            crate::models::printable(&String::from_utf8_lossy(&value[..value.len().min(SHOWN)]))
+                .into_owned();
         if value.len() > SHOWN {
             shown.push_str(&format!("... ({} bytes)", value.len()));
         }
@@ -211,7 +214,7 @@ fn parse_row<'a>(line: u64, f: &[&'a [u8]; 14]) -> Result<Observation<'a>, RowEr
     })?;
     let (hour, minute) = ad_time(line, f[4])?;
     let btid = int_in(line, "BTID", f[5], 1, i16::MAX as i64)? as i16;
-    let name = text(line, "NAME", f[6], crate::models::MAX_NAME_CHARS)?;
+    let name = name(line, f[6])?;
     let lat = decimal(line, "LAT", f[7], Bound::UpTo(90))?;
     let long = decimal(line, "LONG", f[8], Bound::UpTo(180))?;
     let wind_kts = int_in(line, "WIND_KTS", f[9], 0, i16::MAX as i64)? as i16;
@@ -353,6 +356,16 @@ pub(super) fn text<'a>(
         ));
     }
     Ok(s)
+}
+
+/// A NAME field: text, then the one rule every writer shares
+/// ([`crate::models::name_problem`]: a visible character, no control characters).
+pub(super) fn name(line: u64, raw: &[u8]) -> Result<&str, RowError> {
+    let s = text(line, "NAME", raw, crate::models::MAX_NAME_CHARS)?;
+    match crate::models::name_problem(s) {
+        None => Ok(s),
+        Some(why) => Err(RowError::field(line, "NAME", raw, why)),
+    }
 }
 
 /// How large a decimal's magnitude may be.

@@ -198,7 +198,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", output::safe(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -297,8 +297,8 @@ fn run(cli: Cli) -> Result<()> {
             since_load,
             json,
         } => releases::changes(&open_db()?, load, since_load, json)?,
-        Command::Query(args) => query::query(&open_db()?, &args)?,
-        Command::Storms(args) => query::storms(&open_db()?, &args)?,
+        Command::Query(args) => query::query(open_db, &args)?,
+        Command::Storms(args) => query::storms(open_db, &args)?,
         Command::Track { btid, output } => query::track(&open_db()?, btid, output)?,
         Command::Plot { what } => plot::run(open_db, what)?,
         Command::Landfalls(args) => query::landfalls(&open_db()?, &args)?,
@@ -564,7 +564,7 @@ fn report_load(result: Result<LoadSummary>, started: Instant) -> Result<LoadSumm
             Ok(summary)
         }
         Err(Error::Rejected(rejected)) => {
-            eprintln!("error: {rejected}");
+            eprintln!("error: {}", output::safe(&rejected.to_string()));
             let name = &rejected.source;
             println!(
                 "rejected {name}: {} rows, 0 inserted, 0 updated, 0 unchanged, {} rejected, nothing written in {:.2} s",
@@ -638,7 +638,7 @@ fn demo(started: Instant) -> Result<()> {
         println!(
             "{:>3}  {:<10} {:>4}  {:<16} {:>9} {:>8}",
             i + 1,
-            s.name,
+            output::safe(&s.name),
             s.year,
             s.basin,
             s.peak_wind_kts,

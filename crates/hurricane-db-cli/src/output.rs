@@ -6,6 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use hurricane_db::error::{Error, Result};
+use hurricane_db::models::printable;
 
 /// Output format of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,9 +74,16 @@ pub fn emit<T: Serialize>(rows: &[T], columns: &[Column<T>], format: Format) -> 
             w.flush().map_err(io)?;
         }
         Format::Table => {
+            // Stored text is shown with its control characters escaped: a NAME of
+            // `\x1b[2J` must not clear the analyst's screen.
             let cells: Vec<Vec<String>> = rows
                 .iter()
-                .map(|r| columns.iter().map(|c| (c.value)(r)).collect())
+                .map(|r| {
+                    columns
+                        .iter()
+                        .map(|c| printable(&(c.value)(r)).into_owned())
+                        .collect()
+                })
                 .collect();
             let widths: Vec<usize> = columns
                 .iter()
@@ -118,8 +126,24 @@ pub fn emit<T: Serialize>(rows: &[T], columns: &[Column<T>], format: Format) -> 
 /// Prints the closing summary: on stdout after a table, on stderr after JSON or CSV
 /// (so stdout stays one parseable document).
 pub fn summary(format: Format, line: &str) {
+    let line = safe(line);
     match format {
         Format::Table => println!("{line}"),
         _ => eprintln!("{line}"),
     }
+}
+
+/// `text` for a terminal: control characters escaped (`\x1b`, `\r`), line breaks
+/// kept. Every line that may quote stored text (a name, an error about a value)
+/// goes through it; JSON output escapes by itself, CSV is data and stays as stored.
+pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.split('\n')
+            .map(|line| printable(line).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }

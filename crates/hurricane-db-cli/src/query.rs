@@ -72,9 +72,12 @@ fn storm_columns() -> Vec<Column<Storm>> {
     ]
 }
 
-pub fn query(db: &Db, args: &QueryArgs) -> Result<()> {
+/// `open` is called only once the filter is known to be acceptable: a refused value
+/// costs no connection.
+pub fn query(open: impl FnOnce() -> Result<Db>, args: &QueryArgs) -> Result<()> {
     let filter = Filter::from(args.filter.clone());
-    let page = db.read(|conn| queries::search(conn, &filter))?;
+    filter.validate()?;
+    let page = open()?.read(|conn| queries::search(conn, &filter))?;
     let format = args.output.format();
     emit(&page.items, &observation_columns(), format)?;
     summary(
@@ -97,9 +100,10 @@ pub struct StormsArgs {
     pub output: OutputArgs,
 }
 
-pub fn storms(db: &Db, args: &StormsArgs) -> Result<()> {
+pub fn storms(open: impl FnOnce() -> Result<Db>, args: &StormsArgs) -> Result<()> {
     let filter = StormFilter::from(args.filter.clone());
-    let rows = db.read(|conn| queries::storms(conn, &filter))?;
+    filter.validate()?;
+    let rows = open()?.read(|conn| queries::storms(conn, &filter))?;
     let format = args.output.format();
     emit(&rows, &storm_columns(), format)?;
     summary(format, &format!("storms: {} rows", rows.len()));

@@ -5,6 +5,8 @@ use hurricane_db::audit::{LoadSelection, StormChange};
 use hurricane_db::error::{Error, Result};
 use hurricane_db::Db;
 
+use crate::output::safe;
+
 /// Pretty JSON of `value` on stdout.
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
@@ -21,7 +23,7 @@ pub fn loads(db: &Db, json: bool) -> Result<()> {
         print_json(&loads)?;
     } else {
         for l in &loads {
-            println!("{}", l.describe());
+            println!("{}", safe(&l.describe()));
         }
     }
     let last = loads.last();
@@ -110,10 +112,10 @@ pub fn changes(db: &Db, load: Option<i64>, since: Option<i64>, json: bool) -> Re
         .collect();
     let several = changed_by.len() > 1;
     for l in &loads {
-        println!("{}", l.describe());
+        println!("{}", safe(&l.describe()));
     }
     for s in &storms {
-        println!("{}", s.describe());
+        println!("{}", safe(&s.describe()));
         let who = match &s.atcf_id {
             Some(id) => format!("{id} {}", s.name),
             None => format!("BTID {} {}", s.btid, s.name),
@@ -124,7 +126,10 @@ pub fn changes(db: &Db, load: Option<i64>, since: Option<i64>, json: bool) -> Re
             } else {
                 String::new()
             };
-            println!("  {who} {}: {}{load}", o.time, o.describe());
+            println!(
+                "{}",
+                safe(&format!("  {who} {}: {}{load}", o.time, o.describe()))
+            );
         }
     }
     println!("{summary}");

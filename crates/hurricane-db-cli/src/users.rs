@@ -88,7 +88,7 @@ pub fn history(db: &Db, fid: i32) -> Result<()> {
         }
     }
     for e in &edits {
-        println!("{}", e.describe());
+        println!("{}", crate::output::safe(&e.describe()));
     }
     let users: std::collections::BTreeSet<&str> =
         edits.iter().filter_map(|e| e.app_user.as_deref()).collect();
