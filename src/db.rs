@@ -303,7 +303,7 @@ impl Db {
         Ok(Db {
             pool: Arc::new(pool),
             server,
-            replicas: Arc::new(Replicas { list }),
+            replicas: Arc::new(Replicas::new(list)),
             ryw_wait: options.ryw_wait,
         })
     }
@@ -473,7 +473,11 @@ impl Db {
              SELECT set_config('synchronous_commit', 'local', true) \
              WHERE current_setting('synchronous_commit') = 'off'",
         )?;
-        run_in(conn, Access::ReadWrite, app_user, true, f)
+        let (value, lsn) = run_in(conn, Access::ReadWrite, app_user, true, f)?;
+        if let Some(lsn) = lsn {
+            self.replicas.primary_flushed(lsn);
+        }
+        Ok((value, lsn))
     }
 
     /// A READ ONLY transaction on a standby that has replayed `after` (any standby when
@@ -492,30 +496,49 @@ impl Db {
 
     /// A standby connection inside BEGIN READ ONLY, caught up with `after`; `None` when
     /// there is no standby, none answers, or none catches up within `ryw_wait`.
+    ///
+    /// A position the primary has not reached names no real write (a forged token, or
+    /// one whose write a failover lost): no standby can ever catch up with it, so it is
+    /// read on the primary at once, without waiting. While a standby catches up, the
+    /// read holds no connection between its checks: other reads use them.
     fn standby_in_transaction(&self, after: Option<Lsn>) -> Option<PooledConn> {
-        let (mut conn, replica) = self.replicas.conn()?;
-        if let Some(lsn) = after {
-            match crate::session::wait_for_replay(&mut conn, lsn, self.ryw_wait) {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::debug!(server = %replica.server, %lsn, "standby behind: reading on the primary");
-                    return None;
-                }
-                Err(e) => {
-                    tracing::warn!(server = %replica.server, "standby failed: {e}");
-                    return None;
-                }
-            }
+        let Some(lsn) = after else {
+            let (conn, replica) = self.replicas.conn()?;
+            return begin_on_standby(conn, replica);
+        };
+        if self.replicas.list.is_empty() {
+            return None;
         }
-        match AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN READ ONLY") {
-            Ok(()) => Some(conn),
-            Err(e) => {
-                if is_connection_failure(&e) {
-                    discard(&mut conn);
+        let primary_has = self.replicas.primary_has(lsn, || {
+            let mut conn = self.conn()?;
+            crate::session::flush_lsn(&mut conn)
+        });
+        if !primary_has {
+            tracing::debug!(%lsn, "read token ahead of the primary: reading on the primary");
+            return None;
+        }
+        let deadline = Instant::now() + self.ryw_wait;
+        let mut pause = Duration::from_micros(200);
+        let mut next = self.replicas.conn();
+        loop {
+            if let Some((mut conn, replica)) = next {
+                match crate::session::replayed(&mut conn, lsn) {
+                    Ok(true) => return begin_on_standby(conn, replica),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(server = %replica.server, "standby failed: {e}");
+                        return None;
+                    }
                 }
-                tracing::warn!(server = %replica.server, "standby failed at BEGIN: {e}");
-                None
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                tracing::debug!(%lsn, "standbys behind: reading on the primary");
+                return None;
+            }
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(5));
+            next = self.replicas.try_conn();
         }
     }
 
@@ -565,6 +588,23 @@ impl Db {
             self.server,
             last.map_or_else(String::new, |e| mask_secrets(&e.to_string()))
         )))
+    }
+
+    /// The most connections this `Db` opens: the primary's pool and every standby's.
+    /// A service bounds its concurrent database work by it.
+    pub fn max_connections(&self) -> u32 {
+        self.pool.state().max_size
+            + self
+                .replicas
+                .list
+                .iter()
+                .map(|r| r.pool.state().max_size)
+                .sum::<u32>()
+    }
+
+    /// How long a checkout waits for a free connection ([`DbOptions::checkout_timeout`]).
+    pub fn checkout_timeout(&self) -> Duration {
+        self.pool.timeout()
     }
 
     /// Connections open and idle now.
@@ -689,6 +729,20 @@ where
             drop(conn);
             tracing::debug!(elapsed_ms = ms(started), "rolled back on panic");
             resume_unwind(panic)
+        }
+    }
+}
+
+/// `conn` (on a standby) inside BEGIN READ ONLY; `None` if BEGIN fails.
+fn begin_on_standby(mut conn: PooledConn, replica: &Replica) -> Option<PooledConn> {
+    match AnsiTransactionManager::begin_transaction_sql(&mut *conn, "BEGIN READ ONLY") {
+        Ok(()) => Some(conn),
+        Err(e) => {
+            if is_connection_failure(&e) {
+                discard(&mut conn);
+            }
+            tracing::warn!(server = %replica.server, "standby failed at BEGIN: {e}");
+            None
         }
     }
 }

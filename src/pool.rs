@@ -329,6 +329,16 @@ impl ConnPool {
         }
     }
 
+    /// An idle connection that is already open, without waiting; `None` when every
+    /// open connection is busy.
+    pub(crate) fn try_get(&self) -> Option<PooledConn> {
+        let n = self.parts.len();
+        let first = thread_slot() % n;
+        (0..n)
+            .filter_map(|k| self.parts[(first + k) % n].try_get())
+            .find_map(|conn| self.verified(conn))
+    }
+
     /// `conn` if it is known good or answers a ping; a dead one is discarded.
     fn verified(&self, mut conn: PooledConn) -> Option<PooledConn> {
         let epoch = self.health.epoch.load(Ordering::Acquire);
@@ -389,6 +399,11 @@ impl ConnPool {
                 .wait_timeout_while(guard, left.min(Duration::from_millis(2)), |c| *c == seen)
                 .unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// How long [`ConnPool::get`] waits for a connection.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Open and idle connections over all partitions.

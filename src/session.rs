@@ -9,8 +9,6 @@
 //! travels between processes as a short opaque token ([`Session::token`]), so a web
 //! client can carry it from its write to its next read.
 
-use std::time::{Duration, Instant};
-
 use diesel::pg::PgConnection;
 use diesel::RunQueryDsl;
 
@@ -47,25 +45,14 @@ pub(crate) fn flush_lsn(conn: &mut PgConnection) -> Result<Lsn> {
     Lsn::parse(&text)
 }
 
-/// Waits until the standby `conn` is on has replayed `lsn`, polling; false when
-/// `wait` passed first.
-pub(crate) fn wait_for_replay(conn: &mut PgConnection, lsn: Lsn, wait: Duration) -> Result<bool> {
-    let deadline = Instant::now() + wait;
-    let mut pause = Duration::from_micros(200);
-    loop {
-        let replayed: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+/// Whether the standby `conn` is on has replayed `lsn` (true on a primary).
+pub(crate) fn replayed(conn: &mut PgConnection, lsn: Lsn) -> Result<bool> {
+    Ok(
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "coalesce(pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn, true)"
         )))
-        .get_result(conn)?;
-        if replayed {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-        pause = (pause * 2).min(Duration::from_millis(5));
-    }
+        .get_result(conn)?,
+    )
 }
 
 /// A user's view of the database that always sees its own writes, also when reads go

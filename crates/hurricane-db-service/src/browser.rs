@@ -4,14 +4,15 @@
 //! any other origin, so the page works on a machine with no network and cannot be
 //! made to load anything foreign.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hurricane_db::{plot, Db};
 
-use super::{pairs, parse, read, read_session, set, unknown, ApiError, ErrorBody};
+use super::params::{self, path as parse, Params};
+use super::{cpu, read, read_session, ApiError, ErrorBody};
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
@@ -94,9 +95,12 @@ pub async fn track_svg(
 ) -> Result<Response, ApiError> {
     let btid: i16 = parse("btid", &btid)?;
     let after = read_session(&db, &headers)?;
-    Ok(svg(
-        read(db, after, move |c| plot::track_map(c, &[btid])).await?
-    ))
+    // Read with a connection, draw without one.
+    let tracks = read(db, after, move |c| plot::load_tracks(c, &[btid])).await?;
+    Ok(svg(cpu(move || {
+        plot::render_track_map(&plot::tracks_title(&tracks), &tracks)
+    })
+    .await?))
 }
 
 #[utoipa::path(get, path = "/storms/{btid}/intensity.svg", tag = "pictures",
@@ -109,19 +113,23 @@ pub async fn intensity_svg(
 ) -> Result<Response, ApiError> {
     let btid: i16 = parse("btid", &btid)?;
     let after = read_session(&db, &headers)?;
-    Ok(svg(read(db, after, move |c| {
-        plot::intensity_chart(c, btid)
+    let tracks = read(db, after, move |c| plot::load_tracks(c, &[btid])).await?;
+    Ok(svg(cpu(move || match tracks.first() {
+        Some(track) => plot::render_intensity_chart(track),
+        None => Err(hurricane_db::Error::NotFound(format!(
+            "storm with BTID {btid}"
+        ))),
     })
     .await?))
 }
 
 #[utoipa::path(get, path = "/seasons/{year}.svg", tag = "pictures",
-    params(("year" = i32, Path), ("basin" = Option<String>, Query, description = "One basin (case ignored); all when absent"), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write")),
+    params(("year" = i32, Path), params::SeasonParams, ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write")),
     responses((status = 200, description = "Every track of the season on one map", content_type = "image/svg+xml", body = String), (status = "default", description = "An error: 400 unreadable, 404 no storm that season, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 pub async fn season_svg(
     State(db): State<Db>,
     Path(file): Path<String>,
-    RawQuery(query): RawQuery,
+    Params(query): Params<params::SeasonParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     // The router cannot split `{year}.svg` itself: take the segment and its suffix.
@@ -132,16 +140,15 @@ pub async fn season_svg(
         ));
     };
     let year: i32 = parse("year", year)?;
-    let mut basin: Option<String> = None;
-    for (key, value) in pairs(&query) {
-        match key.as_str() {
-            "basin" => set(&mut basin, "basin", &value)?,
-            k => return Err(unknown(k)),
-        }
-    }
+    let basin = query.basin();
     let after = read_session(&db, &headers)?;
-    Ok(svg(read(db, after, move |c| {
-        plot::season_map(c, year, basin.as_deref())
+    let (tracks, basin) = read(db, after, move |c| {
+        Ok((plot::load_season(c, year, basin.as_deref())?, basin.clone()))
+    })
+    .await?;
+    Ok(svg(cpu(move || {
+        let title = plot::season_title(year, basin.as_deref(), tracks.len());
+        plot::render_track_map(&title, &tracks)
     })
     .await?))
 }

@@ -94,14 +94,12 @@ use std::time::Instant;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use bigdecimal::BigDecimal;
-use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use hurricane_db::observations;
 use hurricane_db::queries::{
@@ -111,9 +109,13 @@ use hurricane_db::queries::{
 use hurricane_db::{
     Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane, Session, Storm,
 };
-use serde::Deserialize;
 
 mod browser;
+mod limits;
+mod params;
+
+pub use limits::Limits;
+use params::{path as parse, One, Params};
 
 /// The OpenAPI description of the routes below, generated from their annotations and
 /// the library's types (feature `openapi`); served at `/openapi.json`.
@@ -158,8 +160,15 @@ struct ErrorBody {
     error: String,
 }
 
-/// The service's routes on `db`. Tests serve this same router.
+/// The service's routes on `db`, with [`Limits::for_db`]. Tests serve this same router.
 pub fn router(db: Db) -> Router {
+    let limits = Limits::for_db(&db);
+    router_with(db, &limits)
+}
+
+/// The service's routes on `db`, their blocking work bounded by `limits`.
+pub fn router_with(db: Db, limits: &Limits) -> Router {
+    let gate = limits::Gate::new(limits);
     Router::new()
         .route("/hurricanes", get(search).post(create))
         .route("/hurricanes/{fid}", get(one).patch(update).delete(remove))
@@ -180,30 +189,117 @@ pub fn router(db: Db) -> Router {
         })
         .layer(middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(move |request, next| {
+            limits::with_gate(gate.clone(), request, next)
+        }))
+        .layer(middleware::from_fn(|request, next| {
+            limits::refuse_large_bodies(MAX_BODY_BYTES, request, next)
+        }))
         .layer(middleware::from_fn(log_request))
         .with_state(db)
 }
 
 /// Serves [`router`] on `addr` until Ctrl-C or SIGTERM, then finishes the requests in
 /// flight. Blocking: it builds its own tokio runtime, so call it from a plain `main`
-/// after the database is ready (`hurricane-db serve` does).
+/// after the database is ready (`hurricane-db serve` does). [`Limits::from_env`]
+/// bounds its work and its client connections.
 ///
 /// Prints one line on stdout, `service: listening on http://ADDR`, once the socket is
 /// bound: scripts wait for it before sending requests (port 0 picks a free one).
 pub fn serve(db: Db, addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let limits = Limits::from_env(&db)?;
+    serve_with(db, addr, limits)
+}
+
+/// [`serve`] with explicit limits.
+pub fn serve_with(db: Db, addr: &str, limits: Limits) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(server = db.server(), "schema current");
-    tokio::runtime::Runtime::new()?.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("listen on {addr}: {e}"))?;
-        println!("service: listening on http://{}", listener.local_addr()?);
-        std::io::stdout().flush()?;
-        axum::serve(listener, router(db))
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-        tracing::info!("stopped");
-        Ok::<_, Box<dyn std::error::Error>>(())
-    })
+    let max_clients = limits
+        .max_clients
+        .unwrap_or_else(|| limits::client_cap(limits::raise_open_file_limit(), &db));
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // Database work and pictures are bounded by the gate's semaphores; this
+        // only bounds anything else that might spawn blocking work.
+        .max_blocking_threads(limits.db_workers + limits.render_workers + 4)
+        .build()?
+        .block_on(async {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("listen on {addr}: {e}"))?;
+            println!("service: listening on http://{}", listener.local_addr()?);
+            std::io::stdout().flush()?;
+            tracing::info!(
+                max_clients,
+                db_workers = limits.db_workers,
+                header_timeout_s = limits.header_timeout.as_secs(),
+                request_timeout_ms = limits.request_timeout.as_millis() as u64,
+                "limits"
+            );
+            let app = router_with(db, &limits);
+            accept_loop(listener, app, limits.header_timeout, max_clients).await;
+            tracing::info!("stopped");
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })
+}
+
+/// Accepts client connections until Ctrl-C or SIGTERM, at most `max_clients` open at
+/// once (beyond that, new ones wait in the kernel's backlog until one closes), each
+/// served by hyper's HTTP/1 with `header_timeout` for a request's headers and for an
+/// idle keep-alive. Then lets the requests in flight finish.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: std::time::Duration,
+    max_clients: usize,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    let clients = std::sync::Arc::new(tokio::sync::Semaphore::new(max_clients));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut last_accept_error: Option<Instant> = None;
+    loop {
+        let permit = tokio::select! {
+            permit = std::sync::Arc::clone(&clients).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors (EMFILE) or a connection reset before it
+                    // was accepted: log at most once a second, back off, go on.
+                    if last_accept_error.is_none_or(|t| t.elapsed().as_secs() >= 1) {
+                        tracing::warn!("accept failed: {e}");
+                        last_accept_error = Some(Instant::now());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+    }
+    graceful.shutdown().await;
 }
 
 /// The settings a service wants unless the environment says otherwise: no statement
@@ -287,59 +383,17 @@ async fn one(
 }
 
 #[utoipa::path(get, path = "/hurricanes", tag = "observations",
-    params(
-        ("name" = Option<String>, Query, description = "Storm name; * and ? are wildcards; case ignored; at most 64 characters"),
-        ("year_from" = Option<i32>, Query), ("year_to" = Option<i32>, Query),
-        ("time_from" = Option<String>, Query, description = "A date (2005-08-25, 00:00 UTC) or an RFC 3339 time"),
-        ("time_to" = Option<String>, Query, description = "A date (2005-08-25, 00:00 UTC) or an RFC 3339 time"),
-        ("basin" = Option<Vec<String>>, Query, description = "Repeat for any of several", explode = true),
-        ("cat" = Option<Vec<String>>, Query, description = "Repeat for any of several", explode = true),
-        ("min_wind" = Option<i16>, Query), ("max_wind" = Option<i16>, Query),
-        ("min_pressure" = Option<i16>, Query), ("max_pressure" = Option<i16>, Query),
-        ("lat_min" = Option<String>, Query), ("lat_max" = Option<String>, Query),
-        ("lon_min" = Option<String>, Query), ("lon_max" = Option<String>, Query),
-        ("btid" = Option<i16>, Query),
-        ("order" = Option<Order>, Query),
-        ("limit" = Option<i64>, Query, description = "1 to 10000, default 100"),
-        ("offset" = Option<i64>, Query),
-        ("page_token" = Option<String>, Query, description = "The previous page's next_page"),
-        ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)"),
-    ),
+    params(params::SearchParams, ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)")),
     responses((status = 200, description = "One page of observations", body = Page<Hurricane>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn search(
     State(db): State<Db>,
-    RawQuery(query): RawQuery,
+    Params(query): Params<params::SearchParams>,
     headers: HeaderMap,
 ) -> Result<Json<Page<Hurricane>>, ApiError> {
-    let mut f = Filter::default();
-    let mut order = None;
-    for (key, value) in pairs(&query) {
-        let (k, v) = (key.as_str(), value.as_str());
-        match k {
-            "basin" => f.basins.push(value),
-            "cat" => f.cats.push(value),
-            "name" => set(&mut f.name, k, v)?,
-            "year_from" => set(&mut f.year_from, k, v)?,
-            "year_to" => set(&mut f.year_to, k, v)?,
-            "time_from" => set(&mut f.time_from, k, v)?,
-            "time_to" => set(&mut f.time_to, k, v)?,
-            "min_wind" => set(&mut f.min_wind, k, v)?,
-            "max_wind" => set(&mut f.max_wind, k, v)?,
-            "min_pressure" => set(&mut f.min_pressure, k, v)?,
-            "max_pressure" => set(&mut f.max_pressure, k, v)?,
-            "lat_min" => set(&mut f.lat_min, k, v)?,
-            "lat_max" => set(&mut f.lat_max, k, v)?,
-            "lon_min" => set(&mut f.lon_min, k, v)?,
-            "lon_max" => set(&mut f.lon_max, k, v)?,
-            "btid" => set(&mut f.btid, k, v)?,
-            "order" => set(&mut order, k, v)?,
-            "limit" => set(&mut f.limit, k, v)?,
-            "offset" => set(&mut f.offset, k, v)?,
-            "page_token" => set(&mut f.page_token, k, v)?,
-            _ => return Err(unknown(k)),
-        }
-    }
-    f.order = order.unwrap_or_default();
+    let f = Filter::from(query);
+    // Refused before a connection is taken (a latitude of 1e131000 would otherwise
+    // cost the server a comparison with a 131,000-digit number on every row).
+    f.validate()?;
     let after = read_session(&db, &headers)?;
     Ok(Json(
         read(db, after, move |c| queries::search(c, &f)).await?,
@@ -347,34 +401,15 @@ async fn search(
 }
 
 #[utoipa::path(get, path = "/storms", tag = "storms",
-    params(
-        ("name" = Option<String>, Query), ("year_from" = Option<i32>, Query),
-        ("year_to" = Option<i32>, Query),
-        ("basin" = Option<Vec<String>>, Query, explode = true),
-        ("min_wind" = Option<i16>, Query), ("limit" = Option<i64>, Query),
-        ("offset" = Option<i64>, Query),
-        ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)"),
-    ),
+    params(params::StormParams, ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)")),
     responses((status = 200, description = "Storms, strongest first", body = Vec<Storm>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn storms(
     State(db): State<Db>,
-    RawQuery(query): RawQuery,
+    Params(query): Params<params::StormParams>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<Storm>>, ApiError> {
-    let mut f = StormFilter::default();
-    for (key, value) in pairs(&query) {
-        let (k, v) = (key.as_str(), value.as_str());
-        match k {
-            "basin" => f.basins.push(value),
-            "name" => set(&mut f.name, k, v)?,
-            "year_from" => set(&mut f.year_from, k, v)?,
-            "year_to" => set(&mut f.year_to, k, v)?,
-            "min_wind" => set(&mut f.min_wind, k, v)?,
-            "limit" => set(&mut f.limit, k, v)?,
-            "offset" => set(&mut f.offset, k, v)?,
-            _ => return Err(unknown(k)),
-        }
-    }
+    let f = StormFilter::from(query);
+    f.validate()?;
     let after = read_session(&db, &headers)?;
     Ok(Json(
         read(db, after, move |c| queries::storms(c, &f)).await?,
@@ -382,25 +417,16 @@ async fn storms(
 }
 
 #[utoipa::path(get, path = "/storms/near", tag = "storms",
-    params(("lat" = f64, Query), ("lon" = f64, Query), ("km" = f64, Query, description = "More than 0, at most 2000"), ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)")),
+    params(params::NearParams, ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)")),
     responses((status = 200, description = "Storms that passed within km, closest first", body = Vec<NearStorm>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn near(
     State(db): State<Db>,
-    RawQuery(query): RawQuery,
+    Params(query): Params<params::NearParams>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<NearStorm>>, ApiError> {
-    let (mut lat, mut lon, mut km) = (None, None, None);
-    for (key, value) in pairs(&query) {
-        let (k, v) = (key.as_str(), value.as_str());
-        match k {
-            "lat" => set(&mut lat, k, v)?,
-            "lon" => set(&mut lon, k, v)?,
-            "km" => set(&mut km, k, v)?,
-            _ => return Err(unknown(k)),
-        }
-    }
-    let place = Place::new(required(lat, "lat")?, required(lon, "lon")?)?;
-    let radius = Radius::km(required(km, "km")?)?;
+    let (One(lat), One(lon), One(km)) = (query.lat, query.lon, query.km);
+    let place = Place::new(lat, lon)?;
+    let radius = Radius::km(km)?;
     let after = read_session(&db, &headers)?;
     Ok(Json(
         read(db, after, move |c| queries::storms_near(c, place, radius)).await?,
@@ -423,28 +449,14 @@ async fn track(
 }
 
 #[utoipa::path(get, path = "/landfalls", tag = "storms",
-    params(
-        ("year" = Option<i32>, Query, description = "Storms of this year (of their first observation)"),
-        ("basin" = Option<String>, Query, description = "Storms of this basin, any case"),
-        ("min_cat" = Option<String>, Query, description = "Landfalls at this category or stronger: TD, TS, H1..H5 (any case)"),
-        ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)"),
-    ),
+    params(params::LandfallParams, ("X-Read-Token" = Option<String>, Header, pattern = "^[0-9a-fA-F]{16}$", description = "The X-Read-Token of an earlier write's answer: this read then sees that write (on a standby that has replayed it, else on the primary)")),
     responses((status = 200, description = "Storms with landfalls (HURDAT2 record identifier L), each with its landfall records, in time order", body = Vec<StormLandfalls>), (status = "default", description = "An error: 400 unreadable, 403 not allowed for this login, 404 not found, 409 conflict, 413 body too large, 415 not JSON, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 async fn landfalls(
     State(db): State<Db>,
-    RawQuery(query): RawQuery,
+    Params(query): Params<params::LandfallParams>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<StormLandfalls>>, ApiError> {
-    let mut f = LandfallFilter::default();
-    for (key, value) in pairs(&query) {
-        let (k, v) = (key.as_str(), value.as_str());
-        match k {
-            "year" => set(&mut f.year, k, v)?,
-            "basin" => set(&mut f.basin, k, v)?,
-            "min_cat" => set(&mut f.min_cat, k, v)?,
-            _ => return Err(unknown(k)),
-        }
-    }
+    let f = LandfallFilter::from(query);
     let after = read_session(&db, &headers)?;
     Ok(Json(
         read(db, after, move |c| queries::landfalls(c, &f)).await?,
@@ -516,16 +528,71 @@ async fn remove(
 
 /// Runs Diesel's blocking work on tokio's blocking threads, so a slow query or a wait
 /// for a pooled connection (or for a standby to catch up) never stalls the async
-/// workers serving other requests.
+/// workers serving other requests. At most one thread per pooled connection: a
+/// request waits (without a thread) for a permit of the router's gate, 503 after the
+/// pool's checkout timeout. The work is bounded by [`Limits::request_timeout`]: past
+/// it the answer is 503 while the thread, still holding its permit, waits for libpq.
 async fn blocking<T, F>(work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce() -> hurricane_db::Result<T> + Send + 'static,
 {
-    match tokio::task::spawn_blocking(work).await {
+    let gate = limits::GATE.try_with(Clone::clone).ok();
+    let permit = match &gate {
+        Some(gate) => Some(gate.db().await?),
+        None => None,
+    };
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    });
+    let bound = gate.map_or(std::time::Duration::MAX, |g| g.request_timeout);
+    match tokio::time::timeout(bound, task).await {
+        Ok(Ok(result)) => result.map_err(ApiError::Db),
+        Ok(Err(join)) => {
+            tracing::error!("database work failed: {join}");
+            Err(ApiError::Status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error".into(),
+            ))
+        }
+        Err(_) => {
+            tracing::error!(
+                "database work still unanswered after {:.1} s",
+                bound.as_secs_f64()
+            );
+            Err(ApiError::Status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "database unavailable: no answer within {:.1} s (a write may or may not \
+                     have been made)",
+                    bound.as_secs_f64()
+                ),
+            ))
+        }
+    }
+}
+
+/// Runs CPU work (drawing a picture) on a blocking thread, at most one per core,
+/// after any database connection has been given back.
+async fn cpu<T, F>(work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> hurricane_db::Result<T> + Send + 'static,
+{
+    let permit = match limits::GATE.try_with(Clone::clone) {
+        Ok(gate) => Some(gate.render().await?),
+        Err(_) => None,
+    };
+    match tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    {
         Ok(result) => result.map_err(ApiError::Db),
         Err(join) => {
-            tracing::error!("database work failed: {join}");
+            tracing::error!("drawing failed: {join}");
             Err(ApiError::Status(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal error".into(),
@@ -619,87 +686,13 @@ fn app_user(headers: &HeaderMap) -> Result<String, ApiError> {
         .ok_or_else(|| bad("X-App-User header: expected the name of the person making the change"))
 }
 
-/// The query string as decoded pairs, in order. axum's `Query` cannot collect a
-/// repeated key (`basin=A&basin=B`) into a list, so the handlers read these.
-fn pairs(query: &Option<String>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect()
-}
-
-/// Parses a single-valued parameter into `slot`; given twice it is refused, not
-/// silently overwritten.
-fn set<T: Param>(slot: &mut Option<T>, key: &str, value: &str) -> Result<(), ApiError> {
-    if slot.is_some() {
-        return Err(bad(format!("{key}: expected at most once")));
-    }
-    *slot = Some(parse(key, value)?);
-    Ok(())
-}
-
-fn parse<T: Param>(key: &str, value: &str) -> Result<T, ApiError> {
-    T::parse(value).ok_or_else(|| bad(format!("{key} \"{value}\": {}", T::EXPECTED)))
-}
-
-fn required<T>(value: Option<T>, key: &str) -> Result<T, ApiError> {
-    value.ok_or_else(|| bad(format!("{key}: required")))
-}
-
-fn unknown(key: &str) -> ApiError {
-    bad(format!("unknown parameter \"{key}\""))
-}
-
-fn bad(message: impl Into<String>) -> ApiError {
+pub(crate) fn bad(message: impl Into<String>) -> ApiError {
     ApiError::Status(StatusCode::BAD_REQUEST, message.into())
-}
-
-/// A type a query or path parameter is read as, and what its text must look like.
-trait Param: Sized {
-    const EXPECTED: &'static str;
-    fn parse(text: &str) -> Option<Self>;
-}
-
-macro_rules! from_str_params {
-    ($($t:ty => $expected:literal,)*) => {$(
-        impl Param for $t {
-            const EXPECTED: &'static str = $expected;
-            fn parse(text: &str) -> Option<Self> {
-                text.parse().ok()
-            }
-        }
-    )*};
-}
-
-from_str_params! {
-    String => "expected text",
-    i16 => "expected a whole number from -32768 to 32767",
-    i32 => "expected a whole number from -2147483648 to 2147483647",
-    i64 => "expected a whole number",
-    f64 => "expected a number",
-    BigDecimal => "expected a decimal number",
-}
-
-impl Param for DateTime<Utc> {
-    const EXPECTED: &'static str =
-        "expected a date such as 2005-08-25 or an RFC 3339 time such as 2005-08-29T11:10:00Z";
-    fn parse(text: &str) -> Option<Self> {
-        queries::parse_time(text).ok()
-    }
-}
-
-impl Param for Order {
-    const EXPECTED: &'static str =
-        "expected time_asc, time_desc, wind_asc, wind_desc, pressure_asc or pressure_desc";
-    /// By the library's own serde names, which page tokens use too.
-    fn parse(text: &str) -> Option<Self> {
-        let text = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text);
-        Order::deserialize(text).ok()
-    }
 }
 
 /// Why a request failed, answered as `{"error": "..."}` by the one `IntoResponse`
 /// below, which also decides the status of every library error.
-enum ApiError {
+pub(crate) enum ApiError {
     /// Decided here: an unreadable query, path or header (400), no such route, ...
     Status(StatusCode, String),
     /// The body, with axum's status: 400 not JSON, 415 not sent as JSON, 422 JSON of
@@ -743,12 +736,19 @@ impl IntoResponse for ApiError {
                         StatusCode::FORBIDDEN
                     }
                     Error::Conflict { .. } => StatusCode::CONFLICT,
+                    // The server's limit for a statement: the request was too heavy
+                    // for now, not malformed.
+                    Error::StatementTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
                     e if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
                     // Migration, Cluster, Database, Io, and variants added later.
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
                 };
                 if status.is_server_error() {
-                    tracing::error!("{e}");
+                    // The server's own words (file paths and all) go to the log only.
+                    match std::error::Error::source(&e) {
+                        Some(source) => tracing::error!("{e} ({source})"),
+                        None => tracing::error!("{e}"),
+                    }
                 }
                 // The message only (passwords in it are already masked), never Debug.
                 (status, e.to_string())
