@@ -542,12 +542,21 @@ where
         Some(gate) => Some(gate.db().await?),
         None => None,
     };
-    let task = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        work()
-    });
+    let mut task = tokio::task::spawn_blocking(work);
     let bound = gate.map_or(std::time::Duration::MAX, |g| g.request_timeout);
-    match tokio::time::timeout(bound, task).await {
+    let finished = tokio::time::timeout(bound, &mut task).await;
+    if finished.is_ok() {
+        // Given back once the thread is done (and free for the next task), so the
+        // next holder reuses it rather than starting another.
+        drop(permit);
+    } else {
+        // The thread is still inside libpq: its permit stays taken until it returns.
+        tokio::spawn(async move {
+            let _ = task.await;
+            drop(permit);
+        });
+    }
+    match finished {
         Ok(Ok(result)) => result.map_err(ApiError::Db),
         Ok(Err(join)) => {
             tracing::error!("database work failed: {join}");
@@ -584,12 +593,9 @@ where
         Ok(gate) => Some(gate.render().await?),
         Err(_) => None,
     };
-    match tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        work()
-    })
-    .await
-    {
+    let done = tokio::task::spawn_blocking(work).await;
+    drop(permit);
+    match done {
         Ok(result) => result.map_err(ApiError::Db),
         Err(join) => {
             tracing::error!("drawing failed: {join}");
