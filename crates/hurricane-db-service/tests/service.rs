@@ -1259,3 +1259,372 @@ fn landfalls_match_the_library() {
     let (status, body) = server.get_with("/landfalls", &[("colour", "red")]);
     assert_eq!(status, 400, "{body}");
 }
+
+/// Issue 16 point 4: every numeric filter gets the range and scale checks writes have,
+/// before any connection is taken: with the only pooled connection held elsewhere,
+/// each is still refused at once (422), where it used to cost 0.54 s of server CPU
+/// per filter (or a 500 for `1e-16384`).
+#[test]
+fn numeric_filters_are_refused_before_a_connection_is_taken() {
+    let t = TestDb::with_options(
+        DbOptions::default()
+            .pool_size(1)
+            .checkout_timeout(Duration::from_secs(1)),
+    );
+    let server = Server::start(t.db.clone());
+    let held = t.db.conn().unwrap();
+    let all_four: &[(&str, &str)] = &[
+        ("lat_min", "1e131000"),
+        ("lat_max", "1e131000"),
+        ("lon_min", "1e131000"),
+        ("lon_max", "1e131000"),
+    ];
+    let cases: Vec<&[(&str, &str)]> = vec![
+        &[("lat_min", "1e131000")],
+        all_four,
+        &[("lat_min", "1e-16384")],
+        &[("lat_min", "-1e-16384")],
+        &[("lat_min", "5e-16390")],
+        &[("lon_min", "5e-16390")],
+        &[("lon_max", "-1e-16384")],
+        &[("lat_max", "90.0000001")],
+        &[("lon_min", "-180.5")],
+    ];
+    for query in cases {
+        let started = Instant::now();
+        let (status, body) = server.get_with("/hurricanes", query);
+        let took = started.elapsed();
+        println!(
+            "GET /hurricanes?{}: {status} in {:.1} ms: {}",
+            query
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&"),
+            took.as_secs_f64() * 1e3,
+            error(&body)
+        );
+        assert_eq!(status, 422, "{query:?}: {body}");
+        let (field, _) = query[0];
+        let range = if field.starts_with("lat") {
+            "-90 to 90"
+        } else {
+            "-180 to 180"
+        };
+        assert!(
+            error(&body).contains(&format!("{field} "))
+                && error(&body).contains(&format!(
+                    "expected degrees from {range} with at most 6 decimals"
+                )),
+            "{body}"
+        );
+        assert!(took < Duration::from_millis(500), "{query:?}: {took:?}");
+    }
+    // A decimal too long to be one is not parsed at all; one given twice is refused.
+    let (status, body) = server.get_with("/hurricanes", &[("lat_min", &"1".repeat(100))]);
+    assert_eq!(
+        (status, error(&body)),
+        (
+            400,
+            format!(
+                "lat_min \"{}...\": expected a decimal number of at most 32 characters",
+                "1".repeat(40)
+            )
+            .as_str()
+        )
+    );
+    let (status, body) = server.get_with("/hurricanes", &[("lat_min", "1"), ("lat_min", "2")]);
+    assert_eq!(
+        (status, error(&body)),
+        (400, "lat_min: expected at most once")
+    );
+    drop(held);
+    let (status, body) = server.get_with("/hurricanes", &[("lat_min", "-90"), ("lon_max", "180")]);
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Issue 16 point 4: one rule for a valid name: PATCH and POST refuse what the loader
+/// refuses (empty, blank, control characters), with the value shown escaped.
+#[test]
+fn a_name_needs_a_visible_character_and_no_control_characters() {
+    let t = TestDb::new();
+    t.db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    let server = Server::start(t.db.clone());
+    for (name, shown) in [
+        ("", "\"\""),
+        ("   ", "\"   \""),
+        ("\r", "\"\\r\""),
+        ("KAT\u{1b}[2JRINA", "\"KAT\\x1b[2JRINA\""),
+    ] {
+        let (status, body) = server.patch(1, Some("mallory"), &json!({ "name": name }));
+        println!("PATCH name {shown}: {status} {body}");
+        assert_eq!(status, 422, "{body}");
+        assert!(
+            error(&body).starts_with(&format!("invalid input: name {shown}: expected")),
+            "{body}"
+        );
+        let mut new = serde_json::to_value(sample_observation(2)).unwrap();
+        new["name"] = json!(name);
+        let (status, body) = server.post(Some("mallory"), &new);
+        assert_eq!(status, 422, "{body}");
+    }
+    assert_eq!(t.db.observation(1).unwrap().name, "ANDREW");
+    assert_eq!(count(&t.db), 1);
+}
+
+/// Issue 16 point 4: SQLSTATE class 53 (insufficient resources) is 503 "database
+/// unavailable" naming no internal path, for a real server error: a sort past
+/// `temp_file_limit` (53400) and, where this process may mount a small tmpfs, a write
+/// into a full tablespace (53100, "could not extend file"). A statement past the
+/// statement timeout is 503 naming HURRICANE_DB_STATEMENT_TIMEOUT_MS.
+#[test]
+fn insufficient_resources_are_503_and_name_no_path() {
+    let t = with_sample();
+    let mut admin = t.connect();
+    diesel::sql_query(format!(
+        "ALTER DATABASE \"{}\" SET temp_file_limit = '100kB'",
+        t.name
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    diesel::sql_query(format!(
+        "ALTER DATABASE \"{}\" SET work_mem = '64kB'",
+        t.name
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    // New connections take the database's settings.
+    let db = Db::connect_with(&t.url, DbOptions::default().pool_size(2)).unwrap();
+    let server = Server::start(db);
+    let started = Instant::now();
+    let (status, body) =
+        server.get_with("/hurricanes", &[("limit", "10000"), ("order", "wind_desc")]);
+    println!(
+        "temp_file_limit exceeded: {status} in {:.0} ms: {body}",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        error(&body),
+        "database unavailable: the server is out of resources (temp_file_limit exceeded)"
+    );
+    drop(server);
+
+    // The statement timeout, through the service.
+    let db = Db::connect_with(
+        &t.url,
+        DbOptions::default()
+            .pool_size(1)
+            .statement_timeout(Some(Duration::from_millis(1))),
+    )
+    .unwrap();
+    diesel::sql_query(format!("ALTER DATABASE \"{}\" RESET ALL", t.name))
+        .execute(&mut admin)
+        .unwrap();
+    let server = Server::start(db);
+    let (status, body) = server.get_with(
+        "/hurricanes",
+        &[("limit", "10000"), ("order", "pressure_desc")],
+    );
+    println!("statement timeout: {status} {body}");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        error(&body).contains("HURRICANE_DB_STATEMENT_TIMEOUT_MS"),
+        "{body}"
+    );
+    drop(server);
+
+    // Disk full: the table in a tablespace on a full 256 kB tmpfs.
+    let dir = tempfile::tempdir().unwrap();
+    let mount = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(dir.path())
+        .output();
+    if !mount.as_ref().is_ok_and(|o| o.status.success()) {
+        println!("disk full: not tried (cannot mount a tmpfs here: {mount:?})");
+        return;
+    }
+    let umount = scopeguard(dir.path().to_path_buf());
+    let t = TestDb::new();
+    let mut admin = t.connect();
+    let chown = std::process::Command::new("chown")
+        .arg("postgres:postgres")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let space = format!("full_{}", t.name);
+    diesel::sql_query(format!(
+        "CREATE TABLESPACE {space} LOCATION '{}'",
+        dir.path().display()
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    diesel::sql_query(format!("ALTER TABLE hurricanes SET TABLESPACE {space}"))
+        .execute(&mut admin)
+        .unwrap();
+    // Fill what is left.
+    let filler = dir.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        while f.write_all(&[0u8; 4096]).is_ok() {}
+    }
+    let server = Server::start(t.db.clone());
+    let started = Instant::now();
+    let (status, body) = server.post(
+        Some("alice"),
+        &serde_json::to_value(sample_observation(7)).unwrap(),
+    );
+    println!(
+        "disk full: POST {status} in {:.0} ms: {body}",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    drop(server);
+    std::fs::remove_file(&filler).unwrap();
+    diesel::sql_query("ALTER TABLE hurricanes SET TABLESPACE pg_default")
+        .execute(&mut admin)
+        .unwrap();
+    drop(t);
+    diesel::sql_query(format!("DROP TABLESPACE {space}"))
+        .execute(&mut PgConnection::establish(&cluster().url("postgres")).unwrap())
+        .unwrap();
+    drop(umount);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        error(&body),
+        "database unavailable: the server is out of resources (disk full)"
+    );
+    assert!(!body.to_string().contains("pg_tblspc"), "{body}");
+}
+
+/// Unmounts a tmpfs when dropped.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn scopeguard(path: std::path::PathBuf) -> Unmount {
+    Unmount(path)
+}
+
+/// Issue 16 point 4: forged `X-Read-Token`s (a position the primary has not reached)
+/// do not slow anyone else: they are read on the primary at once, never wait on a
+/// standby connection, and the standby stays in use. Token-less readers keep most of
+/// their throughput and a sub-second p99 while 48 clients send forged tokens.
+#[test]
+fn forged_read_tokens_do_not_slow_others() {
+    let topo = hurricane_db_testkit::topology(1);
+    let db = Db::connect_with(
+        &topo.primary_url(),
+        DbOptions::default()
+            .pool_size(4)
+            .read_urls(topo.read_urls()),
+    )
+    .unwrap();
+    db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    topo.wait_replayed(Duration::from_secs(10)).unwrap();
+    let server = Server::start(db.clone());
+    let run = |plain: usize, forged: usize, secs: u64| {
+        let stop = Instant::now() + Duration::from_secs(secs);
+        std::thread::scope(|s| {
+            let spawn = |token: Option<&'static str>| {
+                let server = &server;
+                s.spawn(move || {
+                    let mut seen = Vec::new();
+                    while Instant::now() < stop {
+                        let started = Instant::now();
+                        let (status, body) = match token {
+                            Some(t) => server.get_token("/hurricanes/1", &[], t),
+                            None => server.get("/hurricanes/1"),
+                        };
+                        seen.push((status, started.elapsed(), body));
+                    }
+                    seen
+                })
+            };
+            let plain: Vec<_> = (0..plain).map(|_| spawn(None)).collect();
+            let forged: Vec<_> = (0..forged)
+                .map(|_| spawn(Some("ffffffffffffffff")))
+                .collect();
+            let collect =
+                |hs: Vec<std::thread::ScopedJoinHandle<'_, Vec<(u16, Duration, Value)>>>| {
+                    hs.into_iter()
+                        .flat_map(|h| h.join().unwrap())
+                        .collect::<Vec<_>>()
+                };
+            (collect(plain), collect(forged))
+        })
+    };
+    let p99 = |seen: &[(u16, Duration, Value)]| {
+        let mut times: Vec<Duration> = seen.iter().map(|(_, t, _)| *t).collect();
+        times.sort();
+        times
+            .get(times.len() * 99 / 100)
+            .copied()
+            .unwrap_or_default()
+    };
+    let failures = |seen: &[(u16, Duration, Value)]| {
+        seen.iter()
+            .filter(|(s, _, _)| *s != 200)
+            .map(|(s, _, b)| format!("{s} {b}"))
+            .collect::<Vec<_>>()
+    };
+    let (alone, _) = run(8, 0, 4);
+    let (plain, forged) = run(8, 48, 4);
+    println!(
+        "token-less reads, 8 clients, 4 s: alone {} (p99 {:.1} ms); beside 48 forged-token \
+         clients {} (p99 {:.1} ms); forged-token reads {} (p99 {:.1} ms)",
+        alone.len(),
+        p99(&alone).as_secs_f64() * 1e3,
+        plain.len(),
+        p99(&plain).as_secs_f64() * 1e3,
+        forged.len(),
+        p99(&forged).as_secs_f64() * 1e3
+    );
+    assert!(failures(&alone).is_empty(), "{:?}", failures(&alone));
+    assert!(
+        failures(&plain).is_empty(),
+        "{:?}",
+        &failures(&plain)[..3.min(failures(&plain).len())]
+    );
+    assert!(
+        failures(&forged).is_empty(),
+        "{:?}",
+        &failures(&forged)[..3.min(failures(&forged).len())]
+    );
+    assert!(p99(&plain) < Duration::from_secs(1), "{:?}", p99(&plain));
+    assert!(p99(&forged) < Duration::from_secs(1), "{:?}", p99(&forged));
+    // The CPU is shared with 6 times as many clients: a fair share is 1/7 of the
+    // requests; the issue saw 1.5%.
+    assert!(
+        plain.len() * 10 >= alone.len(),
+        "token-less reads fell from {} to {}",
+        alone.len(),
+        plain.len()
+    );
+
+    // The standby is still in use: with its replay paused, a token-less read shows
+    // the old value (a standby), one with a real token the new one.
+    let mut standby = PgConnection::establish(&topo.standbys[0].url(&topo.database)).unwrap();
+    diesel::sql_query("SELECT pg_wal_replay_pause()")
+        .execute(&mut standby)
+        .unwrap();
+    let (status, _, token) = server.patch_token(1, &json!({"wind_kts": 123}), None);
+    assert_eq!(status, 200);
+    let (_, stale) = server.get("/hurricanes/1");
+    let (_, fresh) = server.get_token("/hurricanes/1", &[], &token.unwrap());
+    diesel::sql_query("SELECT pg_wal_replay_resume()")
+        .execute(&mut standby)
+        .unwrap();
+    assert_ne!(
+        stale["wind_kts"], 123,
+        "token-less reads still go to the standby"
+    );
+    assert_eq!(fresh["wind_kts"], 123);
+}
