@@ -66,17 +66,27 @@
 //! standby (or the primary when there are none). A write sent with a token answers
 //! with the later of the two positions, so a client (one user's browser) can keep the
 //! last token it got and send it with every request. A token is no credential: it
-//! grants nothing, and a forged one can at most make its own read wait that bound and
-//! go to the primary. A malformed token is 400. The service sends no CORS headers; a
+//! grants nothing, and a forged one can at most send its own read to the primary: a
+//! position the primary has not reached cannot be a real write's, so such a read runs
+//! on the primary at once, without waiting for a standby, and a read that does wait
+//! holds no standby connection between its checks. A malformed token is 400. The service sends no CORS headers; a
 //! page on another origin needs a proxy that allows `X-Read-Token` on requests and
 //! exposes it on answers.
 //!
-//! Limits: a request body of at most 64 KiB (413 above); decimals of at most 32
-//! characters, refused before they are parsed; name patterns of at most 64
+//! Limits: a request body of at most 64 KiB (413 above, as JSON: a body announced
+//! larger is read and dropped, up to 4 MiB, so the client gets the answer); decimals
+//! of at most 32 characters, refused before they are parsed; search bounds within the
+//! columns' range and decimals (`lat_min` -90 to 90, ...); name patterns of at most 64
 //! characters; every statement at most 5 s on the server (`statement_timeout`, from
-//! `HURRICANE_DB_STATEMENT_TIMEOUT_MS` if set). Values are checked before any
-//! connection or transaction is taken. URIs over 64 KiB are refused by hyper itself
-//! with an empty 414, before this code sees them.
+//! `HURRICANE_DB_STATEMENT_TIMEOUT_MS` if set) and a request's database work at most 7 s
+//! (`HURRICANE_DB_REQUEST_TIMEOUT_MS`; then 503 even if the server never answers).
+//! Values are checked before any connection or transaction is taken. Database work runs
+//! on at most one thread per pooled connection; pictures are drawn after the
+//! connection is given back. A client must send a request's headers within 10 s
+//! (`HURRICANE_DB_HEADER_TIMEOUT_SECS`), which also closes idle keep-alive connections,
+//! and client connections are capped below the open-file limit (raised to its hard
+//! limit at start; `HURRICANE_DB_MAX_CLIENTS`). See [`Limits`]. A request head larger
+//! than hyper's own limit is refused by hyper, before this code sees it.
 //!
 //! Errors are `{"error": "..."}`, whoever produced them. 400: the request could not be
 //! read (unknown or repeated parameter, a value that is not a number or time, a missing
@@ -86,8 +96,11 @@
 //! finds malformed (SQLSTATE class 22), an empty change, a `cat` or `basin` that the
 //! `categories` or `basins` table does not list: the message names the valid ones). 404 no such row or storm; 409
 //! a duplicate FID; 403 the database login may not do this; 415 a body sent without
-//! `Content-Type: application/json`; 503 the database is unreachable, went away, or no
-//! pooled connection came free in time; 500 anything else.
+//! `Content-Type: application/json`; 503 the database is unreachable, went away, did
+//! not answer within the request bound, ran out of resources (SQLSTATE class 53: disk
+//! full, ...; the message names the resource, never a server path), cancelled a
+//! statement at its timeout, or no pooled connection came free in time; 500 anything
+//! else.
 
 use std::io::Write;
 use std::time::Instant;
