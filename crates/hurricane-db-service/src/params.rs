@@ -66,7 +66,7 @@ impl<'de, T: Param> Deserialize<'de> for One<T> {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<One<T>, E> {
                 T::parse(v)
                     .map(One)
-                    .ok_or_else(|| E::custom(format!("\"{}\": {}", queries_shown(v), T::EXPECTED)))
+                    .ok_or_else(|| E::custom(format!("\"{}\": {}", shown(v), T::EXPECTED)))
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<One<T>, A::Error> {
                 Err(de::Error::custom(REPEATED))
@@ -77,7 +77,7 @@ impl<'de, T: Param> Deserialize<'de> for One<T> {
 }
 
 /// A value as quoted back: at most 40 characters.
-fn queries_shown(text: &str) -> String {
+fn shown(text: &str) -> String {
     let mut out: String = text.chars().take(40).collect();
     if text.chars().count() > 40 {
         out.push_str("...");
@@ -342,11 +342,5 @@ impl SeasonParams {
 
 /// Parses a path segment as `T`; 400 naming the parameter otherwise.
 pub(crate) fn path<T: Param>(key: &str, value: &str) -> Result<T, ApiError> {
-    T::parse(value).ok_or_else(|| {
-        bad(format!(
-            "{key} \"{}\": {}",
-            queries_shown(value),
-            T::EXPECTED
-        ))
-    })
+    T::parse(value).ok_or_else(|| bad(format!("{key} \"{}\": {}", shown(value), T::EXPECTED)))
 }

@@ -764,10 +764,7 @@ fn hostile_inputs_are_json_4xx_fast_and_leave_the_pool_free() {
         for h in handles {
             let (what, status, answer, took) = h.join().unwrap();
             println!("{what}: {status} in {:.1} ms", took.as_secs_f64() * 1e3);
-            assert!(
-                (400..500).contains(&status),
-                "{what}: {status} {answer}"
-            );
+            assert!((400..500).contains(&status), "{what}: {status} {answer}");
             assert!(answer["error"].is_string(), "{what}: {answer}");
             assert!(took < Duration::from_secs(1), "{what}: took {took:?}");
         }
@@ -1445,7 +1442,7 @@ fn insufficient_resources_are_503_and_name_no_path() {
         println!("disk full: not tried (cannot mount a tmpfs here: {mount:?})");
         return;
     }
-    let umount = scopeguard(dir.path().to_path_buf());
+    let umount = Unmount(dir.path().to_path_buf());
     let t = TestDb::new();
     let mut admin = t.connect();
     let chown = std::process::Command::new("chown")
@@ -1506,10 +1503,6 @@ impl Drop for Unmount {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
     }
-}
-
-fn scopeguard(path: std::path::PathBuf) -> Unmount {
-    Unmount(path)
 }
 
 /// Issue 16 point 4: forged `X-Read-Token`s (a position the primary has not reached)
