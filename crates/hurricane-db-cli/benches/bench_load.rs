@@ -49,6 +49,8 @@ fn main() -> AnyResult<()> {
             }
             "--rss-rows" => rss_rows = Some(args.next().ok_or("--rss-rows needs N")?.parse()?),
             "--runs" => runs = args.next().ok_or("--runs needs N")?.parse()?,
+            // `cargo bench` passes `--bench` to every harness = false target.
+            "--bench" => {}
             other => return Err(format!("unknown argument {other}").into()),
         }
     }

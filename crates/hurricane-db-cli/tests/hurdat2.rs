@@ -108,7 +108,7 @@ fn scalar(t: &TestDb, sql: &str) -> i64 {
 /// Loading both NOAA files (Atlantic first) gives storm_data.csv, observation by
 /// observation: same FIDs, BTIDs, names, times, positions, winds, pressures,
 /// categories, basins and shape lengths. Observations are matched by FID and, as a
-/// cross-check, by (BTID, time) within the storm the ATCF id names.
+/// cross-check that trusts neither FIDs nor BTIDs, by (ATCF id, time).
 #[test]
 fn both_noaa_files_reproduce_storm_data_csv() {
     let h = TestDb::new();
@@ -177,38 +177,95 @@ fn both_noaa_files_reproduce_storm_data_csv() {
     // OTTO 2016's two storms and GENEVIEVE 2014's misaligned line.
     assert_eq!((matched, differing_rows), (35486, 0));
 
-    // By (storm, time): the CSV's BTID of each NOAA storm, found through its ATCF id.
-    let key = |o: &Obs| (o.btid, o.time.clone());
-    let csv_by_key: HashMap<_, &Obs> = from_csv.iter().map(|o| (key(o), o)).collect();
-    let by_key = from_noaa
+    // By (ATCF id, time), independent of BTIDs and FIDs: storm_data.csv has no ATCF id,
+    // so each NOAA storm (an ATCF id) is paired with the CSV storm that starts at the
+    // same time and place, in the same basin and with the same name; every pair must
+    // be one to one, and then every observation of the ATCF id, looked up by its time
+    // within that CSV storm, must carry the same values.
+    let signature = |o: &Obs| {
+        (
+            o.basin.clone(),
+            o.name.clone(),
+            o.time.clone(),
+            o.lat.clone(),
+            o.long.clone(),
+        )
+    };
+    // The first observation (earliest time) of each storm, keyed by ATCF id or BTID.
+    fn firsts<K: std::hash::Hash + Eq>(obs: &[Obs], key: impl Fn(&Obs) -> K) -> HashMap<K, &Obs> {
+        let mut first: HashMap<K, &Obs> = HashMap::new();
+        for o in obs {
+            let e = first.entry(key(o)).or_insert(o);
+            if o.time < e.time {
+                *e = o;
+            }
+        }
+        first
+    }
+    let noaa_storms = firsts(&from_noaa, |o| o.atcf_id.clone().unwrap());
+    let csv_storms = firsts(&from_csv, |o| o.btid);
+    let csv_by_signature: HashMap<_, i16> = csv_storms
         .iter()
-        .filter(|n| {
-            csv_by_key.get(&key(n)).is_some_and(|c| {
-                (
-                    &c.name,
-                    &c.lat,
-                    &c.long,
-                    c.wind_kts,
-                    c.pressure,
-                    &c.cat,
-                    &c.basin,
-                    &c.shape_length,
-                ) == (
-                    &n.name,
-                    &n.lat,
-                    &n.long,
-                    n.wind_kts,
-                    n.pressure,
-                    &n.cat,
-                    &n.basin,
-                    &n.shape_length,
-                )
-            })
-        })
-        .count();
+        .map(|(btid, o)| (signature(o), *btid))
+        .collect();
+    assert_eq!(
+        csv_by_signature.len(),
+        csv_storms.len(),
+        "CSV storms start apart"
+    );
+    let pair: HashMap<&String, i16> = noaa_storms
+        .iter()
+        .filter_map(|(atcf, o)| Some((atcf, *csv_by_signature.get(&signature(o))?)))
+        .collect();
+    let paired_csv: std::collections::HashSet<i16> = pair.values().copied().collect();
     println!(
-        "by (storm, time): matched {by_key}, differing {}",
-        35486 - by_key
+        "by (ATCF id, time): {} ATCF ids, {} CSV storms, {} paired one to one",
+        noaa_storms.len(),
+        csv_storms.len(),
+        paired_csv.len()
+    );
+    assert_eq!(noaa_storms.len(), 1362);
+    assert_eq!((pair.len(), paired_csv.len()), (1362, csv_storms.len()));
+    let csv_by_storm_time: HashMap<(i16, &str), &Obs> = from_csv
+        .iter()
+        .map(|o| ((o.btid, o.time.as_str()), o))
+        .collect();
+    let noaa_keys: std::collections::HashSet<(&str, &str)> = from_noaa
+        .iter()
+        .map(|o| (o.atcf_id.as_deref().unwrap(), o.time.as_str()))
+        .collect();
+    println!(
+        "  {} distinct (ATCF id, time) keys, {} distinct (CSV storm, time) keys",
+        noaa_keys.len(),
+        csv_by_storm_time.len()
+    );
+    // Unique on both sides: no observation hides another under the same key.
+    assert_eq!((noaa_keys.len(), csv_by_storm_time.len()), (35486, 35486));
+    let values = |o: &Obs| {
+        (
+            o.name.clone(),
+            o.lat.clone(),
+            o.long.clone(),
+            o.wind_kts,
+            o.pressure,
+            o.cat.clone(),
+            o.basin.clone(),
+            o.shape_length.clone(),
+        )
+    };
+    let mut by_key = 0;
+    let mut differing = Vec::new();
+    for n in &from_noaa {
+        let btid = pair[n.atcf_id.as_ref().unwrap()];
+        match csv_by_storm_time.get(&(btid, n.time.as_str())) {
+            Some(c) if values(c) == values(n) => by_key += 1,
+            found => differing.push((n.atcf_id.clone(), n.time.clone(), found.map(|c| c.fid))),
+        }
+    }
+    println!(
+        "by (ATCF id, time): matched {by_key}, differing {}, e.g. {:?}",
+        differing.len(),
+        &differing[..differing.len().min(3)]
     );
     assert_eq!(by_key, 35486);
 
