@@ -188,6 +188,7 @@ enum DbAction {
 
 /// Entry point of the binary.
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     // `serve` logs every request (RUST_LOG=info); other commands only warnings.
     init_tracing(if matches!(cli.command, Command::Serve) {
@@ -197,11 +198,47 @@ fn main() -> ExitCode {
     });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `hurricane-db track 104 | head -5`: the reader has what it wanted.
+        Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` (or what caused it) is a write to a pipe whose reader has gone.
+fn is_closed_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// As Unix tools do, end quietly with status 0 when the reader of stdout closes the
+/// pipe. Rust ignores SIGPIPE, so a write then fails with EPIPE: errors we return
+/// are caught in `main`; `println!` panics instead, and this hook turns that one
+/// panic into a silent exit (any other panic is reported as usual).
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 fn init_tracing(default_level: &str) {
