@@ -683,6 +683,25 @@ fn demo(started: Instant) -> Result<()> {
         );
     }
     println!();
+    if hurricane_db::db::database_url_from_env()?.is_none() {
+        let dir = std::env::current_dir()
+            .map(|d| d.join(hurricane_db_testkit::cluster::DEFAULT_DIR))
+            .unwrap_or_else(|_| PathBuf::from(hurricane_db_testkit::cluster::DEFAULT_DIR));
+        println!(
+            "The database is a private PostgreSQL cluster in {}",
+            dir.display()
+        );
+        println!("(connect with: psql \"$(hurricane-db db url)\"). Its server keeps running;");
+        println!("stop it with `hurricane-db db stop` (the data stays; any command restarts it).");
+    } else {
+        println!("The database is {} (DATABASE_URL).", db.server());
+    }
+    println!("Try next:");
+    println!("  hurricane-db track 104 --csv        # KATRINA 2005, every observation");
+    println!(
+        "  hurricane-db serve                  # the storm explorer on http://127.0.0.1:8080/"
+    );
+    println!();
     println!(
         "demo: {total} observations, {} storms, {} inserted, {} updated, {} unchanged in {:.2} s",
         basins.iter().map(|b| b.storms).sum::<i64>(),
