@@ -152,7 +152,11 @@ fn in_one_snapshot<T>(
 ) -> Result<T> {
     let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
     if depth.is_none() {
-        return conn.build_transaction().repeatable_read().read_only().run(f);
+        return conn
+            .build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run(f);
     }
     // SHOW takes no snapshot (PostgreSQL lets SET and SHOW run before the first query
     // of a REPEATABLE READ transaction), so the SET below may still follow it.
