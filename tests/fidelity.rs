@@ -228,7 +228,7 @@ fn storm_years_are_utc_whatever_the_writers_time_zone() {
         println!(
             "{id} loaded by {name} (TimeZone {tz}; the crate's connection starts in {at_connect}): {summary}"
         );
-        logins.push((name, *id));
+        logins.push((name, *id, db));
     }
     println!("after the loads:");
     assert_eq!(years(&t), filed(2004, 2005));
@@ -242,18 +242,28 @@ fn storm_years_are_utc_whatever_the_writers_time_zone() {
             &format!("UPDATE hurricanes SET wind_kts = wind_kts + 5 WHERE atcf_id = '{id}'"),
         )
     };
-    for (login, id) in &logins {
+    for (login, id, _) in &logins {
         edit(login, id);
     }
     println!("after an edit through psql as each login:");
     assert_eq!(years(&t), filed(2004, 2005));
 
-    // Without 000009 the same edits file them under the login's local year: the bug.
+    // Without 000009 an edit files the storm under the login's local year: the bug,
+    // through the library (Kiritimati) as through psql (Adak).
     revert_through(&t, "000009");
-    for (login, id) in &logins {
-        edit(login, id);
-    }
-    println!("the same edits before migration 000009:");
+    let (_, kiritimati, db) = &logins[0];
+    db.transaction_as("fidelity", |c| {
+        diesel::sql_query("SET LOCAL TimeZone TO DEFAULT").execute(c)?;
+        diesel::sql_query(format!(
+            "UPDATE hurricanes SET wind_kts = wind_kts + 5 WHERE atcf_id = '{kiritimati}'"
+        ))
+        .execute(c)
+        .map_err(Error::from)
+    })
+    .unwrap();
+    let (login, adak, _) = &logins[1];
+    edit(login, adak);
+    println!("the same kind of edits before migration 000009:");
     assert_eq!(years(&t), filed(2005, 2004));
     let local_years = "SELECT count(*) AS n FROM storms \
                        WHERE year <> extract(year FROM first_time AT TIME ZONE 'UTC')";
