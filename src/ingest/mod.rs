@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use diesel::pg::PgConnection;
 
 pub use encode::CopyFormat;
-pub use hurdat2::{ihw_basin, ihw_category, RECORD_IDS, STATUSES};
+pub use hurdat2::{ihw_basin, ihw_category, status_of_category, RECORD_IDS, STATUSES};
 pub use parse::{RowError, HEADER};
 
 use crate::db::Db;
