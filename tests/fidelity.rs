@@ -23,8 +23,8 @@ use hurricane_db::db::MIGRATIONS;
 use hurricane_db::export::{export_hurdat2, export_ihw, ExportFilter, ExportSummary};
 use hurricane_db::ingest::{load_path, load_reader, status_of_category, LoadOptions};
 use hurricane_db::roles::{self, Role};
-use hurricane_db_testkit::{cluster, sample_observation, unique_name, TestDb};
 use hurricane_db::{Db, DbOptions, Error, HurricaneChanges};
+use hurricane_db_testkit::{cluster, sample_observation, unique_name, TestDb};
 
 const PASSWORD: &str = "Fidelity-Secret-19";
 const REPAIR_APP_USER: &str = "migration:2026-12-05-000010_status_follows_category";
