@@ -451,12 +451,12 @@ fn crlf_and_lf_load_the_same_rows_with_derived_ihw_fields() {
     assert_eq!(
         brief,
         [
-            "1 1 1851-06-25 00:00 NOTNAMED 28.000000 -94.800000 80 None H1 North Atlantic 0.600000",
-            "2 1 1851-06-25 06:00 NOTNAMED 28.000000 -95.400000 80 Some(985) H1 North Atlantic 0.781025",
-            "3 1 1851-06-25 12:00 NOTNAMED 28.500000 -96.000000 60 None TS North Atlantic 0.000000",
+            "1 1 1851-06-25 00:00 NOTNAMED 28.0 -94.8 80 None H1 North Atlantic 0.6",
+            "2 1 1851-06-25 06:00 NOTNAMED 28.0 -95.4 80 Some(985) H1 North Atlantic 0.781025",
+            "3 1 1851-06-25 12:00 NOTNAMED 28.5 -96.0 60 None TS North Atlantic 0.0",
             // Across the date line the short way: 1.0 degree of longitude, not 359.
-            "4 2 1949-06-11 00:00 ALPHA 20.200000 179.500000 45 None TS Eastern Pacific 1.019804",
-            "5 2 1949-06-11 06:00 ALPHA 20.400000 -179.500000 45 None E Eastern Pacific 0.000000",
+            "4 2 1949-06-11 00:00 ALPHA 20.2 179.5 45 None TS Eastern Pacific 1.019804",
+            "5 2 1949-06-11 06:00 ALPHA 20.4 -179.5 45 None E Eastern Pacific 0.0",
         ]
     );
     // The HURDAT2 fields: record identifier, status, radii (NULL for -999).
@@ -625,8 +625,8 @@ fn quarantine_keeps_bad_lines_and_storms_out() {
             .collect::<Vec<_>>(),
         // Shape_Leng runs to the next good observation.
         [
-            (1, "1851-06-25 00:00", "1.300000"),
-            (2, "1851-06-25 12:00", "0.000000")
+            (1, "1851-06-25 00:00", "1.3"),
+            (2, "1851-06-25 12:00", "0.0")
         ]
     );
     let quarantined = std::fs::read_to_string(&q).unwrap();
@@ -720,17 +720,17 @@ fn landfalls_of_2005_north_atlantic_h3_or_stronger() {
     assert_eq!(
         landfalls,
         [
-            "4 AL042005 DENNIS North Atlantic 2005-07-08 02:45 19.900000 -77.600000 120 956 H4",
-            "4 AL042005 DENNIS North Atlantic 2005-07-08 18:45 22.100000 -80.700000 120 941 H4",
-            "4 AL042005 DENNIS North Atlantic 2005-07-10 19:30 30.400000 -87.100000 105 946 H3",
-            "5 AL052005 EMILY North Atlantic 2005-07-18 06:30 20.300000 -87.400000 115 955 H4",
-            "5 AL052005 EMILY North Atlantic 2005-07-20 12:00 24.800000 -97.600000 110 944 H3",
-            "12 AL122005 KATRINA North Atlantic 2005-08-29 11:10 29.300000 -89.600000 110 920 H3",
-            "12 AL122005 KATRINA North Atlantic 2005-08-29 14:45 30.200000 -89.600000 105 928 H3",
-            "18 AL182005 RITA North Atlantic 2005-09-24 07:40 29.700000 -93.700000 100 937 H3",
-            "25 AL252005 WILMA North Atlantic 2005-10-21 21:45 20.600000 -86.800000 130 927 H4",
-            "25 AL252005 WILMA North Atlantic 2005-10-22 03:30 20.800000 -86.900000 115 933 H4",
-            "25 AL252005 WILMA North Atlantic 2005-10-24 10:30 25.900000 -81.700000 105 950 H3",
+            "4 AL042005 DENNIS North Atlantic 2005-07-08 02:45 19.9 -77.6 120 956 H4",
+            "4 AL042005 DENNIS North Atlantic 2005-07-08 18:45 22.1 -80.7 120 941 H4",
+            "4 AL042005 DENNIS North Atlantic 2005-07-10 19:30 30.4 -87.1 105 946 H3",
+            "5 AL052005 EMILY North Atlantic 2005-07-18 06:30 20.3 -87.4 115 955 H4",
+            "5 AL052005 EMILY North Atlantic 2005-07-20 12:00 24.8 -97.6 110 944 H3",
+            "12 AL122005 KATRINA North Atlantic 2005-08-29 11:10 29.3 -89.6 110 920 H3",
+            "12 AL122005 KATRINA North Atlantic 2005-08-29 14:45 30.2 -89.6 105 928 H3",
+            "18 AL182005 RITA North Atlantic 2005-09-24 07:40 29.7 -93.7 100 937 H3",
+            "25 AL252005 WILMA North Atlantic 2005-10-21 21:45 20.6 -86.8 130 927 H4",
+            "25 AL252005 WILMA North Atlantic 2005-10-22 03:30 20.8 -86.9 115 933 H4",
+            "25 AL252005 WILMA North Atlantic 2005-10-24 10:30 25.9 -81.7 105 950 H3",
         ]
     );
     // Every landfall of the sample, and those at TS or stronger (fewer: the others
