@@ -451,12 +451,12 @@ fn crlf_and_lf_load_the_same_rows_with_derived_ihw_fields() {
     assert_eq!(
         brief,
         [
-            "1 1 1851-06-25 00:00 NOTNAMED 28.0 -94.8 80 None H1 North Atlantic 0.6",
-            "2 1 1851-06-25 06:00 NOTNAMED 28.0 -95.4 80 Some(985) H1 North Atlantic 0.781025",
-            "3 1 1851-06-25 12:00 NOTNAMED 28.5 -96.0 60 None TS North Atlantic 0.0",
+            "1 1 1851-06-25 00:00 NOTNAMED 28.000000 -94.800000 80 None H1 North Atlantic 0.600000",
+            "2 1 1851-06-25 06:00 NOTNAMED 28.000000 -95.400000 80 Some(985) H1 North Atlantic 0.781025",
+            "3 1 1851-06-25 12:00 NOTNAMED 28.500000 -96.000000 60 None TS North Atlantic 0.000000",
             // Across the date line the short way: 1.0 degree of longitude, not 359.
-            "4 2 1949-06-11 00:00 ALPHA 20.2 179.5 45 None TS Eastern Pacific 1.019804",
-            "5 2 1949-06-11 06:00 ALPHA 20.4 -179.5 45 None E Eastern Pacific 0.0",
+            "4 2 1949-06-11 00:00 ALPHA 20.200000 179.500000 45 None TS Eastern Pacific 1.019804",
+            "5 2 1949-06-11 06:00 ALPHA 20.400000 -179.500000 45 None E Eastern Pacific 0.000000",
         ]
     );
     // The HURDAT2 fields: record identifier, status, radii (NULL for -999).
@@ -625,8 +625,8 @@ fn quarantine_keeps_bad_lines_and_storms_out() {
             .collect::<Vec<_>>(),
         // Shape_Leng runs to the next good observation.
         [
-            (1, "1851-06-25 00:00", "1.3"),
-            (2, "1851-06-25 12:00", "0.0")
+            (1, "1851-06-25 00:00", "1.300000"),
+            (2, "1851-06-25 12:00", "0.000000")
         ]
     );
     let quarantined = std::fs::read_to_string(&q).unwrap();
