@@ -104,6 +104,23 @@ pub fn ihw_category(status: &str, wind_kts: i16) -> Option<&'static str> {
     })
 }
 
+/// The HURDAT2 status an IHW category corresponds to: [`ihw_category`] the other way
+/// (`HU` for `H1`..`H5`; `EX`, `LO`, `WV` for `E`, `L`, `W`; `TS`, `TD`, `SS`, `SD`,
+/// `DB`, `ET`, `PT`, `ST` as themselves), `None` for a code no status corresponds to.
+/// The database's `status_of_category` (migration 000010), which its CHECK and
+/// trigger use to keep `hurricanes.status` in step with `cat`, is the same table.
+pub fn status_of_category(cat: &str) -> Option<&'static str> {
+    Some(match cat {
+        "H1" | "H2" | "H3" | "H4" | "H5" => "HU",
+        "E" => "EX",
+        "L" => "LO",
+        "W" => "WV",
+        // Statuses that are never a category as they are.
+        "HU" | "EX" | "LO" | "WV" => return None,
+        other => STATUSES.iter().find(|s| **s == other)?,
+    })
+}
+
 /// The IHW basin of an ATCF id's prefix.
 pub fn ihw_basin(atcf_id: &str) -> Option<&'static str> {
     match atcf_id.get(..2)? {
@@ -736,6 +753,24 @@ mod tests {
         assert_eq!(ihw_category("WV", 20), Some("W"));
         assert_eq!(ihw_category("ET", 20), Some("ET"));
         assert_eq!(ihw_category("XX", 20), None);
+    }
+
+    #[test]
+    fn status_of_category_inverts_ihw_category() {
+        // Every status the loader accepts comes back from the category it gives.
+        for status in STATUSES {
+            for wind in [0, 30, 64, 83, 96, 113, 137, 160] {
+                if let Some(cat) = ihw_category(status, wind) {
+                    assert_eq!(status_of_category(cat), Some(status), "{status} {wind} kt");
+                }
+            }
+        }
+        assert_eq!(status_of_category("H3"), Some("HU"));
+        assert_eq!(status_of_category("E"), Some("EX"));
+        assert_eq!(status_of_category("ST"), Some("ST"));
+        for none in ["HU", "EX", "LO", "WV", "Q9", "", "h1"] {
+            assert_eq!(status_of_category(none), None, "{none}");
+        }
     }
 
     #[test]
