@@ -9,7 +9,6 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db::Db;
 use crate::error::Result;
 use crate::schema::edits;
 
@@ -104,13 +103,6 @@ pub fn history(conn: &mut PgConnection, fid: i32) -> Result<Vec<Edit>> {
         .order(edits::id.asc())
         .select(Edit::as_select())
         .load(conn)?)
-}
-
-impl Db {
-    /// The edits of observation `fid`, oldest first.
-    pub fn history(&self, fid: i32) -> Result<Vec<Edit>> {
-        self.read(|conn| history(conn, fid))
-    }
 }
 
 /// One recorded load (`loads`, migration 000008): a file loaded by `hurricane-db load`
@@ -459,16 +451,4 @@ pub fn load_changes(
         out.push(storm);
     }
     Ok(out)
-}
-
-impl Db {
-    /// Every recorded load, oldest first.
-    pub fn loads(&self) -> Result<Vec<Load>> {
-        self.read(loads)
-    }
-
-    /// What the selected loads changed, storm by storm (see [`load_changes`]).
-    pub fn load_changes(&self, selection: LoadSelection) -> Result<Vec<StormChanges>> {
-        self.read(|conn| load_changes(conn, selection))
-    }
 }

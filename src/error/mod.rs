@@ -19,9 +19,14 @@
 //! errors do not, because libpq's raw text may carry the password (their message is
 //! masked instead).
 
+mod curation;
+mod load;
+
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
 
 pub use crate::mask::mask_secrets;
+pub use curation::CurationError;
+pub use load::{Rejected, RowError};
 
 /// The database error a variant was made from, kept for `source()`.
 pub type DbError = diesel::result::Error;
@@ -193,11 +198,11 @@ pub enum Error {
 
     /// A curation was refused; the reason says which check failed.
     #[error("curation refused: {0}")]
-    Curation(#[source] crate::curation::CurationError),
+    Curation(#[source] CurationError),
 
     /// A load found bad rows and wrote nothing; lists the first of them.
     #[error("{0}")]
-    Rejected(Box<crate::ingest::Rejected>),
+    Rejected(Box<Rejected>),
 
     /// Starting or stopping the private PostgreSQL cluster failed.
     #[error("{0}")]

@@ -14,8 +14,8 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::codes::cat_code;
 use crate::error::{Error, Result};
-use crate::queries::cat_code;
 use crate::schema::{hurricanes, storms};
 
 /// Categories in Saffir-Simpson order, weakest first (what `min_cat` accepts).
@@ -125,7 +125,7 @@ pub fn landfalls(conn: &mut PgConnection, f: &LandfallFilter) -> Result<Vec<Stor
         q = q.filter(s::year.eq(year));
     }
     if let Some(basin) = &f.basin {
-        q = q.filter(s::basin.eq(crate::queries::basin(basin)?));
+        q = q.filter(s::basin.eq(super::codes::basin(basin)?));
     }
     if let Some(min) = &f.min_cat {
         let code = cat_code(min);
@@ -133,7 +133,7 @@ pub fn landfalls(conn: &mut PgConnection, f: &LandfallFilter) -> Result<Vec<Stor
         if rank == 0 {
             return Err(Error::InvalidInput(format!(
                 "min_cat \"{}\": expected one of {} (Saffir-Simpson order, weakest first)",
-                crate::queries::shown(min),
+                super::input::shown(min),
                 RANKED_CATS.join(", ")
             )));
         }
