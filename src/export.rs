@@ -30,6 +30,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::codes::{Basin, Category};
 use crate::error::{Error, Result};
 use crate::models::{Hurdat2Fields, Hurricane};
 use crate::schema::{hurricanes, storms};
@@ -85,7 +86,7 @@ type Row = (Hurricane, Hurdat2Fields, i32);
 /// Checks the filter's values before any query.
 fn check(f: &ExportFilter) -> Result<()> {
     if let Some(b) = &f.basin {
-        crate::queries::basin(b)?;
+        b.parse::<Basin>()?;
     }
     if let (Some(a), Some(b)) = (f.year_from, f.year_to) {
         if a > b {
@@ -103,7 +104,7 @@ macro_rules! storm_filter {
     ($q:expr, $f:expr) => {{
         let mut q = $q;
         if let Some(basin) = &$f.basin {
-            q = q.filter(s::basin.eq(crate::queries::basin(basin)?));
+            q = q.filter(s::basin.eq(basin.parse::<Basin>()?));
         }
         if let Some(y) = $f.year_from {
             q = q.filter(s::year.ge(y));
@@ -210,13 +211,8 @@ fn status_of(o: &Hurricane, x: &Hurdat2Fields) -> String {
     if let Some(s) = &x.status {
         return s.clone();
     }
-    match o.cat.as_str() {
-        "H1" | "H2" | "H3" | "H4" | "H5" => "HU".into(),
-        "E" => "EX".into(),
-        "L" => "LO".into(),
-        "W" => "WV".into(),
-        other => other.into(),
-    }
+    // A row loaded from the IHW CSV has no status: its category's HURDAT2 status.
+    Category::from_code(&o.cat).map_or_else(|| o.cat.clone(), |c| c.hurdat2_status().into())
 }
 
 fn hurdat2_line(o: &Hurricane, x: &Hurdat2Fields, buf: &mut Vec<u8>) {

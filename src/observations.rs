@@ -20,7 +20,7 @@ pub fn insert(conn: &mut PgConnection, new: &NewHurricane) -> Result<Hurricane> 
 }
 
 /// Applies `changes` to observation `fid` on `conn`; [`Error::NotFound`] if there is
-/// none. Call [`check_changes`] first.
+/// none. Call [`HurricaneChanges::validate`] first.
 pub fn update(conn: &mut PgConnection, fid: i32, changes: &HurricaneChanges) -> Result<Hurricane> {
     diesel::update(hurricanes::table.find(fid))
         .set(changes)
@@ -36,31 +36,4 @@ pub fn delete(conn: &mut PgConnection, fid: i32) -> Result<()> {
         0 => Err(Error::NotFound(format!("observation with FID {fid}"))),
         _ => Ok(()),
     }
-}
-
-/// The values of reference table `table` (`categories` or `basins`), in order.
-pub fn valid_codes(conn: &mut PgConnection, table: &str) -> Result<Vec<String>> {
-    match table {
-        "categories" => Ok(crate::queries::categories(conn)?
-            .into_iter()
-            .map(|c| c.code)
-            .collect()),
-        "basins" => Ok(crate::queries::basins(conn)?
-            .into_iter()
-            .map(|b| b.name)
-            .collect()),
-        other => Err(Error::InvalidInput(format!(
-            "table \"{other}\": expected categories or basins"
-        ))),
-    }
-}
-
-/// A changeset that changes something and whose values fit their columns.
-pub fn check_changes(changes: &HurricaneChanges) -> Result<()> {
-    if changes.is_empty() {
-        return Err(Error::InvalidInput(
-            "changes: expected at least one field to change".into(),
-        ));
-    }
-    changes.validate()
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::{sample_observation, TestDb};
 
 fn backend_pid(conn: &mut PgConnection) -> i32 {
@@ -17,7 +17,7 @@ fn backend_pid(conn: &mut PgConnection) -> i32 {
 
 #[test]
 fn a_deadlock_is_a_retryable_conflict_and_a_retry_succeeds() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(2));
+    let t = TestDb::with_builder(Db::builder().pool_size(2));
     // Two storms: the storms-summary trigger locks one row per storm, and the two
     // transactions must meet only at the two observations.
     t.db.insert_observation("setup", &sample_observation(1))
@@ -71,7 +71,7 @@ fn a_deadlock_is_a_retryable_conflict_and_a_retry_succeeds() {
 
 #[test]
 fn a_connection_killed_mid_transaction_is_connection_lost_and_the_pool_heals() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(1));
+    let t = TestDb::with_builder(Db::builder().pool_size(1));
     let mut admin = t.connect();
     let result = t.db.transaction(|conn| {
         diesel::insert_into(hurricanes::table)
@@ -184,8 +184,8 @@ fn the_callers_own_error_type_goes_through_transaction() {
 
 #[test]
 fn statement_timeout_from_options_is_enforced() {
-    let t = TestDb::with_options(
-        DbOptions::default().statement_timeout(Some(std::time::Duration::from_millis(200))),
+    let t = TestDb::with_builder(
+        Db::builder().statement_timeout(Some(std::time::Duration::from_millis(200))),
     );
     let started = std::time::Instant::now();
     let err =

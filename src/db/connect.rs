@@ -4,13 +4,13 @@ use crate::config;
 use crate::mask::mask_secrets;
 
 use super::pool::{ConnPool, Manager, PoolConfig};
-use super::DbOptions;
+use super::DbBuilder;
 
 /// A pool for `url` and the result of opening its first connection, once, now.
 pub(super) fn open_pool(
     url: &str,
     size: u32,
-    options: &DbOptions,
+    options: &DbBuilder,
 ) -> (ConnPool, std::result::Result<(), diesel::r2d2::Error>) {
     let timeout_secs = options.connect_timeout.as_secs().max(1).to_string();
     let conninfo = config::with_param(url, "connect_timeout", &timeout_secs);
@@ -32,7 +32,7 @@ pub(super) fn open_pool(
 pub(super) fn explain_connect_failure(
     server: &str,
     e: &diesel::r2d2::Error,
-    options: &DbOptions,
+    options: &DbBuilder,
 ) -> String {
     let raw = mask_secrets(&e.to_string());
     // libpq's message is several lines ("...failed: X\n\tIs the server running...").

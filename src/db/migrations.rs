@@ -45,7 +45,7 @@ impl Db {
     /// SELECT on `__diesel_schema_migrations` (granted to the writer and reader
     /// groups), so a least-privilege service can check before it serves.
     pub fn migration_status(&self) -> Result<MigrationStatus> {
-        self.read_one(migration_status)
+        self.read_statement(status)
     }
 
     /// `Ok` when the schema is [`MigrationStatus::Current`]; otherwise
@@ -66,7 +66,7 @@ impl Db {
     /// saying so.
     pub fn run_pending_migrations(&self) -> Result<Vec<String>> {
         let mut conn = self.conn()?;
-        run_pending_migrations(&mut conn)
+        apply_pending(&mut conn)
     }
 
     /// Reverts the most recent migration; returns its version.
@@ -97,7 +97,7 @@ impl Db {
 }
 
 /// Applies pending migrations on one connection; returns the versions applied.
-pub fn run_pending_migrations(conn: &mut PgConnection) -> Result<Vec<String>> {
+fn apply_pending(conn: &mut PgConnection) -> Result<Vec<String>> {
     let versions: std::result::Result<Vec<String>, _> = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|v| v.iter().map(ToString::to_string).collect());
@@ -121,7 +121,7 @@ fn migration_error(conn: &mut PgConnection, e: Box<dyn std::error::Error + Send 
             source: None,
         };
     }
-    Error::Migration(text)
+    Error::Migration { source: e }
 }
 
 fn current_user(conn: &mut PgConnection) -> Option<String> {
@@ -131,7 +131,7 @@ fn current_user(conn: &mut PgConnection) -> Option<String> {
 }
 
 /// See [`Db::migration_status`]; on one connection.
-pub fn migration_status(conn: &mut PgConnection) -> Result<MigrationStatus> {
+fn status(conn: &mut PgConnection) -> Result<MigrationStatus> {
     use diesel::migration::MigrationSource;
     use diesel::pg::Pg;
     let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
@@ -149,7 +149,9 @@ pub fn migration_status(conn: &mut PgConnection) -> Result<MigrationStatus> {
             // database older than that.
             Err(Error::PermissionDenied { .. }) => {
                 return Err(Error::SchemaNotCurrent(format!(
-                    "{} may not read __diesel_schema_migrations: the database predates                      migration 2026-11-27-000005; run `hurricane-db migrate` as the                      database owner",
+                    "{} may not read __diesel_schema_migrations: the database predates \
+                     migration 2026-11-27-000005; run `hurricane-db migrate` as the \
+                     database owner",
                     current_user(conn).unwrap_or_else(|| "this login".into())
                 )))
             }
@@ -159,7 +161,7 @@ pub fn migration_status(conn: &mut PgConnection) -> Result<MigrationStatus> {
         Vec::new()
     };
     let ours = MigrationSource::<Pg>::migrations(&MIGRATIONS)
-        .map_err(|e| Error::Migration(e.to_string()))?;
+        .map_err(|source| Error::Migration { source })?;
     let ours: Vec<(String, String)> = ours
         .iter()
         .map(|m| {

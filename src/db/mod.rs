@@ -29,12 +29,13 @@ use diesel::RunQueryDsl;
 use crate::error::{Error, Result};
 use crate::mask::mask_secrets;
 use connect::{explain_connect_failure, open_pool};
-pub use migrations::{migration_status, run_pending_migrations, MigrationStatus, MIGRATIONS};
-pub use options::{database_url_from_env, DbOptions};
+pub use migrations::{MigrationStatus, MIGRATIONS};
+pub use options::{database_url_from_env, DbBuilder};
 use pool::ConnPool;
 pub use pool::{PoolState, PooledConn};
 use replicas::{Replica, Replicas};
-pub use transaction::set_app_user;
+pub use session::Session;
+pub use wal::Lsn;
 
 /// The shared database behind a pool of connections. Cheap to clone; clones share
 /// the pool.
@@ -58,19 +59,42 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Connects with default [`DbOptions`].
+    /// Connects to `url` with the default settings (see [`DbBuilder::connect`]).
     pub fn connect(url: &str) -> Result<Db> {
-        Db::connect_with(url, DbOptions::default())
+        Db::builder().connect(url)
     }
 
-    /// Connects with explicit settings. One connection is opened now, once, with no
-    /// retry: a wrong password, an unknown database or host, or a refused port fail
-    /// here within `connect_timeout`, as one [`Error::Connection`] that names the
-    /// masked URL and what to check. The pool opens the rest on demand.
-    pub fn connect_with(url: &str, options: DbOptions) -> Result<Db> {
+    /// Settings for a pool, defaults first: change them with the setters (or with
+    /// [`DbBuilder::override_from_env`]), then [`DbBuilder::connect`].
+    ///
+    /// ```no_run
+    /// # fn main() -> hurricane_db::Result<()> {
+    /// let db = hurricane_db::Db::builder()
+    ///     .pool_size(4)
+    ///     .override_from_env()?
+    ///     .connect("postgresql://reader@db.example/ihw")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> DbBuilder {
+        DbBuilder::default()
+    }
+
+    /// Connects to `DATABASE_URL` (the environment, else `./.env`) with the default
+    /// settings overridden by the `HURRICANE_DB_*` variables found there
+    /// ([`DbBuilder::override_from_env`]). [`Error::InvalidInput`] when `DATABASE_URL`
+    /// is set in neither.
+    pub fn connect_from_env() -> Result<Db> {
+        let url = database_url_from_env()?.ok_or_else(|| {
+            Error::InvalidInput("DATABASE_URL is set neither in the environment nor in .env".into())
+        })?;
+        Db::builder().override_from_env()?.connect(&url)
+    }
+
+    /// See [`DbBuilder::connect`].
+    fn open(url: &str, options: &DbBuilder) -> Result<Db> {
         let server: Arc<str> = mask_secrets(url).into();
-        let (pool, proved) = open_pool(url, options.pool_size, &options);
-        proved.map_err(|e| Error::Connection(explain_connect_failure(&server, &e, &options)))?;
+        let (pool, proved) = open_pool(url, options.pool_size, options);
+        proved.map_err(|e| Error::Connection(explain_connect_failure(&server, &e, options)))?;
         // A standby that cannot be reached now is skipped for a while, not fatal: reads
         // go to the others, or to the primary.
         let list = options
@@ -78,10 +102,10 @@ impl Db {
             .iter()
             .map(|read_url| {
                 let size = options.read_pool_size.unwrap_or(options.pool_size);
-                let (pool, proved) = open_pool(read_url, size, &options);
+                let (pool, proved) = open_pool(read_url, size, options);
                 let masked = mask_secrets(read_url);
                 if let Err(e) = &proved {
-                    tracing::warn!("standby {}", explain_connect_failure(&masked, e, &options));
+                    tracing::warn!("standby {}", explain_connect_failure(&masked, e, options));
                 }
                 Replica::new(pool, masked, proved.is_ok())
             })
@@ -100,15 +124,6 @@ impl Db {
         self.replicas.servers()
     }
 
-    /// Connects to `DATABASE_URL` (environment, else `./.env`) with
-    /// [`DbOptions::from_env`].
-    pub fn from_env() -> Result<Db> {
-        let url = database_url_from_env()?.ok_or_else(|| {
-            Error::InvalidInput("DATABASE_URL is set neither in the environment nor in .env".into())
-        })?;
-        Db::connect_with(&url, DbOptions::from_env()?)
-    }
-
     /// The server this pool connects to, as a URL with the password masked.
     pub fn server(&self) -> &str {
         &self.server
@@ -116,7 +131,7 @@ impl Db {
 
     /// One round trip to the server on a pooled connection: for health checks.
     pub fn ping(&self) -> Result<()> {
-        self.read_one(|conn| {
+        self.read_statement(|conn| {
             diesel::sql_query("SELECT 1").execute(conn)?;
             Ok(())
         })

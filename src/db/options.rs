@@ -5,20 +5,23 @@ use std::time::Duration;
 use crate::config;
 use crate::error::{Error, Result};
 
-/// Pool and connection settings. Build with [`DbOptions::default`] or
-/// [`DbOptions::from_env`] and the setters, so fields added later break no caller:
+use super::Db;
+
+/// The settings of a pool, then [`DbBuilder::connect`]. Start from [`Db::builder`]
+/// (the defaults), change what you need with the setters, so fields added later
+/// break no caller; the fields are public to read the settings in force:
 ///
 /// ```
 /// use std::time::Duration;
-/// let options = hurricane_db::DbOptions::default()
+/// let builder = hurricane_db::Db::builder()
 ///     .pool_size(20)
 ///     .connect_timeout(Duration::from_secs(3))
 ///     .statement_timeout(Some(Duration::from_secs(30)));
-/// assert_eq!(options.pool_size, 20);
+/// assert_eq!(builder.pool_size, 20);
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct DbOptions {
+pub struct DbBuilder {
     /// Most connections the pool opens (`HURRICANE_DB_POOL_SIZE`, default 10).
     pub pool_size: u32,
     /// How long opening one connection may take, libpq's `connect_timeout`
@@ -51,9 +54,9 @@ pub struct DbOptions {
     pub ryw_wait: Duration,
 }
 
-impl Default for DbOptions {
+impl Default for DbBuilder {
     fn default() -> Self {
-        DbOptions {
+        DbBuilder {
             pool_size: 10,
             connect_timeout: Duration::from_secs(5),
             checkout_timeout: Duration::from_secs(5),
@@ -68,11 +71,21 @@ impl Default for DbOptions {
     }
 }
 
-impl DbOptions {
-    /// Defaults, overridden by `HURRICANE_DB_*` variables from the environment or
-    /// `./.env` (see each field).
-    pub fn from_env() -> Result<Self> {
-        let mut options = DbOptions::default();
+impl DbBuilder {
+    /// Opens the pool for `url`. One connection is opened now, once, with no retry: a
+    /// wrong password, an unknown database or host, or a refused port fail here within
+    /// `connect_timeout`, as one [`Error::Connection`] that names the masked URL and
+    /// what to check. The pool opens the rest on demand; standbys that cannot be
+    /// reached now are skipped for a while, not fatal.
+    pub fn connect(&self, url: &str) -> Result<Db> {
+        Db::open(url, self)
+    }
+
+    /// These settings, overridden by the `HURRICANE_DB_*` variables set in the
+    /// environment or `./.env` (see each field): what the caller set is the default
+    /// an operator's variable replaces.
+    pub fn override_from_env(self) -> Result<Self> {
+        let mut options = self;
         if let Some(n) = config::number("HURRICANE_DB_POOL_SIZE")? {
             if n == 0 || n > 10_000 {
                 return Err(Error::InvalidInput(format!(
@@ -124,55 +137,61 @@ impl DbOptions {
         Ok(options)
     }
 
-    /// Sets [`DbOptions::pool_size`].
+    /// Sets [`DbBuilder::pool_size`].
     pub fn pool_size(mut self, n: u32) -> Self {
         self.pool_size = n;
         self
     }
 
-    /// Sets [`DbOptions::connect_timeout`].
+    /// Sets [`DbBuilder::connect_timeout`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Sets [`DbOptions::checkout_timeout`].
+    /// Sets [`DbBuilder::checkout_timeout`].
     pub fn checkout_timeout(mut self, timeout: Duration) -> Self {
         self.checkout_timeout = timeout;
         self
     }
 
-    /// Sets [`DbOptions::idle_timeout`].
+    /// Sets [`DbBuilder::idle_timeout`].
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
         self
     }
 
-    /// Sets [`DbOptions::application_name`].
+    /// Sets [`DbBuilder::application_name`].
     pub fn application_name(mut self, name: impl Into<String>) -> Self {
         self.application_name = name.into();
         self
     }
 
-    /// Sets [`DbOptions::statement_timeout`].
+    /// Sets [`DbBuilder::statement_timeout`].
     pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
         self
     }
 
-    /// Sets [`DbOptions::read_urls`].
+    /// Sets [`DbBuilder::read_urls`].
     pub fn read_urls(mut self, urls: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.read_urls = urls.into_iter().map(Into::into).collect();
         self
     }
 
-    /// Sets [`DbOptions::ryw_wait`].
+    /// Sets [`DbBuilder::ryw_wait`].
     pub fn ryw_wait(mut self, wait: Duration) -> Self {
         self.ryw_wait = wait;
         self
     }
 
-    /// Sets [`DbOptions::statement_cache`].
+    /// Sets [`DbBuilder::read_pool_size`].
+    pub fn read_pool_size(mut self, n: Option<u32>) -> Self {
+        self.read_pool_size = n;
+        self
+    }
+
+    /// Sets [`DbBuilder::statement_cache`].
     pub fn statement_cache(mut self, on: bool) -> Self {
         self.statement_cache = on;
         self

@@ -1,6 +1,6 @@
 //! Reads on streaming standbys.
 //!
-//! `HURRICANE_DB_READ_URLS` (or [`crate::DbOptions::read_urls`]) lists standbys; each
+//! `HURRICANE_DB_READ_URLS` (or [`crate::DbBuilder::read_urls`]) lists standbys; each
 //! gets its own pool. A read goes to "its" standby (threads keep their affinity, as
 //! in the pool), and a standby that fails to connect is skipped for a few seconds.
 //! With none left, reads run on the primary in a READ ONLY transaction. Writes,

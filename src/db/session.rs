@@ -5,7 +5,7 @@
 //! sit just past a page boundary a standby never reports, so a wait for it may never
 //! end). A session read goes to a standby only once that standby has replayed the
 //! position (`pg_last_wal_replay_lsn() >= lsn`), waiting at most
-//! [`crate::DbOptions::ryw_wait`]; past that it reads on the primary. The position
+//! [`crate::DbBuilder::ryw_wait`]; past that it reads on the primary. The position
 //! travels between processes as a short opaque token ([`Session::token`]), so a web
 //! client can carry it from its write to its next read.
 
@@ -114,12 +114,12 @@ mod tests {
 
     #[test]
     fn lsn_text_and_token_round_trip() {
-        let lsn = Lsn::parse("16/B374D848").unwrap();
+        let lsn = str::parse::<Lsn>("16/B374D848").unwrap();
         assert_eq!(lsn.to_string(), "16/B374D848");
         assert_eq!(parse_token(&format!("{:016x}", lsn.0)).unwrap(), lsn);
-        assert!(Lsn::parse("nope").is_err());
+        assert!(str::parse::<Lsn>("nope").is_err());
         assert!(parse_token("123").is_err());
         assert!(parse_token("+123456789abcdef").is_err());
-        assert!(Lsn::parse("0/1").unwrap() < Lsn::parse("1/0").unwrap());
+        assert!(str::parse::<Lsn>("0/1").unwrap() < str::parse::<Lsn>("1/0").unwrap());
     }
 }

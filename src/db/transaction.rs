@@ -22,18 +22,20 @@ enum Access {
 }
 
 impl Db {
-    /// Runs one read statement on a pooled connection, without BEGIN/COMMIT (one
-    /// round trip); if the connection turns out to have been lost since its last use
-    /// (a server restart), runs it once more on a fresh one. Only for reads: running
-    /// them twice is harmless. For writes use [`Db::transaction`].
+    /// Runs one read statement outside any transaction: no BEGIN/COMMIT, one round trip,
+    /// on a standby when there are any (else the primary); if the connection turns out
+    /// to have been lost since its last use (a server restart), runs it once more on a
+    /// fresh one. Only for reads: running them twice is harmless. Several statements
+    /// in `f` each see their own snapshot: use [`Db::read`] for a consistent view and
+    /// [`Db::transaction`] for writes.
     ///
     /// ```no_run
     /// # fn main() -> hurricane_db::Result<()> {
-    /// let db = hurricane_db::Db::from_env()?;
-    /// let n = db.read_one(hurricane_db::queries::count)?;
+    /// let db = hurricane_db::Db::connect_from_env()?;
+    /// let n = db.read_statement(hurricane_db::queries::count)?;
     /// # Ok(()) }
     /// ```
-    pub fn read_one<T>(&self, f: impl Fn(&mut PgConnection) -> Result<T>) -> Result<T> {
+    pub fn read_statement<T>(&self, f: impl Fn(&mut PgConnection) -> Result<T>) -> Result<T> {
         if let Some((mut conn, replica)) = self.replicas.conn() {
             match f(&mut conn) {
                 Err(Error::ConnectionLost(why)) => {
@@ -328,7 +330,7 @@ fn check_app_user(app_user: &str) -> Result<()> {
 }
 
 /// Names the application end user for the rest of the current transaction.
-pub fn set_app_user(conn: &mut PgConnection, app_user: &str) -> Result<()> {
+fn set_app_user(conn: &mut PgConnection, app_user: &str) -> Result<()> {
     check_app_user(app_user)?;
     diesel::sql_query("SELECT set_config('hurricane_db.app_user', $1, true)")
         .bind::<diesel::sql_types::Text, _>(app_user)

@@ -7,13 +7,16 @@ use diesel::RunQueryDsl;
 
 use crate::error::{Error, Result};
 
-/// A WAL position (PostgreSQL's `pg_lsn`).
+/// A WAL position (PostgreSQL's `pg_lsn`): where a [`crate::Session`]'s last commit
+/// ends. Ordered; shown and parsed in PostgreSQL's text form, `16/B374D848`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Lsn(pub u64);
+pub struct Lsn(pub(crate) u64);
 
-impl Lsn {
-    /// Parses PostgreSQL's text form, `16/B374D848`.
-    pub fn parse(text: &str) -> Result<Lsn> {
+impl std::str::FromStr for Lsn {
+    type Err = Error;
+
+    /// PostgreSQL's text form, `16/B374D848`; [`Error::InvalidInput`] otherwise.
+    fn from_str(text: &str) -> Result<Lsn> {
         let bad = || Error::InvalidInput(format!("WAL position \"{text}\": expected X/Y in hex"));
         let (hi, lo) = text.trim().split_once('/').ok_or_else(bad)?;
         let hi = u32::from_str_radix(hi, 16).map_err(|_| bad())?;
@@ -34,7 +37,7 @@ pub(crate) fn flush_lsn(conn: &mut PgConnection) -> Result<Lsn> {
         "pg_current_wal_flush_lsn()::text",
     ))
     .get_result(conn)?;
-    Lsn::parse(&text)
+    text.parse()
 }
 
 /// Waits until the standby `conn` is on has replayed `lsn`, polling; false when

@@ -3,53 +3,24 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::curation::CurationError;
-use crate::error::{Error, Result};
+use crate::error::CurationError;
+use crate::error::Result;
 use crate::models::{Hurricane, HurricaneChanges, NewHurricane};
-use crate::observations::{check_changes, delete, insert, update, valid_codes};
+use crate::observations::{delete, insert, update};
 use crate::schema::hurricanes;
 
 use super::Db;
 
 impl Db {
     /// Inserts one observation; the audit trail names `app_user`.
-    /// A taken FID is [`Error::UniqueViolation`], an impossible value
-    /// [`Error::InvalidInput`] (checked here) or [`Error::CheckViolation`], a `cat`
-    /// or `basin` the reference tables do not list [`Error::UnknownCode`] with the
+    /// A taken FID is [`crate::Error::UniqueViolation`], an impossible value
+    /// [`crate::Error::InvalidInput`] (checked here) or [`crate::Error::CheckViolation`], a `cat`
+    /// or `basin` the reference tables do not list [`crate::Error::UnknownCode`] with the
     /// valid codes.
     pub fn insert_observation(&self, app_user: &str, new: &NewHurricane) -> Result<Hurricane> {
         // Refuse a bad value before a connection or a transaction is taken.
         new.validate()?;
         self.transaction_as(app_user, |conn| insert(conn, new))
-            .map_err(|e| self.with_valid_codes(e))
-    }
-
-    /// Completes an [`Error::UnknownCode`] (whose transaction has ended) with the
-    /// valid codes, read from its reference table; returns any other error as it is.
-    /// Costs one read, on the error path only. Services that write with the free
-    /// functions call it on the error of their transaction.
-    pub fn with_valid_codes(&self, e: Error) -> Error {
-        match e {
-            Error::UnknownCode {
-                column,
-                value,
-                table,
-                codes,
-                source,
-            } if codes.is_empty() => {
-                let codes = self
-                    .read_one(|conn| valid_codes(conn, table))
-                    .unwrap_or_default();
-                Error::UnknownCode {
-                    column,
-                    value,
-                    table,
-                    codes,
-                    source,
-                }
-            }
-            e => e,
-        }
     }
 
     /// Applies `changes` to observation `fid`; the audit trail names `app_user` (and
@@ -60,13 +31,12 @@ impl Db {
         fid: i32,
         changes: &HurricaneChanges,
     ) -> Result<Hurricane> {
-        check_changes(changes)?;
+        changes.validate()?;
         self.transaction_as(app_user, |conn| update(conn, fid, changes))
-            .map_err(|e| self.with_valid_codes(e))
     }
 
     /// Deletes observation `fid`; the audit trail keeps its last values and names
-    /// `app_user`. A writer login gets [`Error::PermissionDenied`].
+    /// `app_user`. A writer login gets [`crate::Error::PermissionDenied`].
     pub fn delete_observation(&self, app_user: &str, fid: i32) -> Result<()> {
         self.transaction_as(app_user, |conn| delete(conn, fid))
     }

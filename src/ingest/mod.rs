@@ -31,13 +31,11 @@ use std::time::{Duration, Instant};
 
 use diesel::pg::PgConnection;
 
-pub use crate::error::Rejected;
 pub use encode::CopyFormat;
-pub use hurdat2::{ihw_basin, ihw_category, RECORD_IDS, STATUSES};
-pub use parse::{RowError, HEADER};
+pub use parse::HEADER;
 
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::{Error, Rejected, Result, RowError};
 
 /// Hears how a load advances, so a front end can draw it. The library draws nothing
 /// itself: the CLI implements this with a progress bar, a service may log or ignore it.

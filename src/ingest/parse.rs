@@ -6,7 +6,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-pub use crate::error::RowError;
+pub(crate) use crate::error::RowError;
 
 /// The IHW header, in order.
 pub const HEADER: [&str; 14] = [

@@ -27,15 +27,6 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
 /// length on every row it is matched against.
 pub const MAX_PATTERN_CHARS: usize = 64;
 
-/// A value as quoted back in an error message: at most 40 characters.
-pub(crate) fn shown(text: &str) -> String {
-    let mut out: String = text.chars().take(40).collect();
-    if text.chars().count() > 40 {
-        out.push_str("...");
-    }
-    out
-}
-
 /// Turns a user pattern into ILIKE: `*` -> `%`, `?` -> `_`, and `%`, `_`, `\`
 /// taken literally.
 pub(super) fn like_pattern(name: &str) -> String {

@@ -6,11 +6,11 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::codes::{Basin, Category};
 use crate::error::{Error, Result};
 use crate::models::Hurricane;
 use crate::schema::hurricanes;
 
-use super::codes::{basin, category};
 use super::input::{check_range, like_pattern, year_start, MAX_PATTERN_CHARS};
 use super::page::{after, BoxedSearch, Cursor, Order, Page, DEFAULT_LIMIT, MAX_LIMIT};
 
@@ -81,13 +81,13 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
     let basins = f
         .basins
         .iter()
-        .map(|b| basin(b))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|b| b.parse())
+        .collect::<Result<Vec<Basin>>>()?;
     let cats = f
         .cats
         .iter()
-        .map(|c| category(c))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|c| c.parse())
+        .collect::<Result<Vec<Category>>>()?;
     check_range("wind", &f.min_wind, &f.max_wind)?;
     check_range("pressure", &f.min_pressure, &f.max_pressure)?;
     check_range("latitude", &f.lat_min, &f.lat_max)?;
@@ -199,8 +199,8 @@ pub fn by_fid(conn: &mut PgConnection, fid: i32) -> Result<Hurricane> {
         .ok_or_else(|| Error::NotFound(format!("observation with FID {fid}")))
 }
 
-/// A storm's observations in time order.
-pub fn track(conn: &mut PgConnection, btid: i16) -> Result<Vec<Hurricane>> {
+/// A storm's observations in time order ([`crate::Db::track`] on a pooled connection).
+pub fn by_btid(conn: &mut PgConnection, btid: i16) -> Result<Vec<Hurricane>> {
     let rows: Vec<Hurricane> = hurricanes::table
         .filter(hurricanes::btid.eq(btid))
         .order((hurricanes::timestamp.asc(), hurricanes::fid.asc()))

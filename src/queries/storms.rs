@@ -5,11 +5,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::{Deserialize, Serialize};
 
+use crate::codes::Basin;
 use crate::error::{Error, Result};
 use crate::models::Storm;
 use crate::schema::storms;
 
-use super::codes::basin;
 use super::input::{check_range, like_pattern, MAX_PATTERN_CHARS};
 use super::page::{DEFAULT_LIMIT, MAX_LIMIT};
 
@@ -46,8 +46,8 @@ pub fn storms(conn: &mut PgConnection, f: &StormFilter) -> Result<Vec<Storm>> {
     let basins = f
         .basins
         .iter()
-        .map(|b| basin(b))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|b| b.parse())
+        .collect::<Result<Vec<Basin>>>()?;
     let mut q = s::storms.select(Storm::as_select()).into_boxed();
     if let Some(name) = &f.name {
         crate::models::check_text("name", name, MAX_PATTERN_CHARS)?;
