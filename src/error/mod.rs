@@ -76,9 +76,12 @@ pub enum Error {
     /// A value is not one of the codes of a reference table: the foreign key from
     /// `hurricanes.cat` to `categories` (or `basin` to `basins`) refused it (23503),
     /// e.g. a CAT of `Q9`. The caller's mistake, like [`Error::CheckViolation`]; a
-    /// service answers 422. `codes` lists the valid values ([`crate::Category`] and
-    /// [`crate::Basin`] know them).
-    #[error("{column} \"{value}\": expected one of {} (the {table} table)", codes.join(", "))]
+    /// service answers 422. The message lists the valid values, in the order of
+    /// [`crate::Category::ALL`] or [`crate::Basin::ALL`], which know them.
+    #[error(
+        "{column} \"{value}\": expected one of {} (the {table} table)",
+        valid_codes(table)
+    )]
     UnknownCode {
         /// The refused column, e.g. `cat`.
         column: &'static str,
@@ -86,9 +89,6 @@ pub enum Error {
         value: String,
         /// The reference table that lists the valid values, e.g. `categories`.
         table: &'static str,
-        /// The valid values, in the order of [`crate::Category::ALL`] or
-        /// [`crate::Basin::ALL`].
-        codes: Vec<&'static str>,
         /// The database error.
         #[source]
         source: Box<DbError>,
@@ -318,11 +318,10 @@ impl Error {
                 source,
             },
             Class::ForeignKey => match unknown {
-                Some((column, value, table, codes)) => Error::UnknownCode {
+                Some((column, value, table)) => Error::UnknownCode {
                     column,
                     value,
                     table,
-                    codes,
                     source,
                 },
                 None => Error::ForeignKeyViolation {
@@ -384,7 +383,7 @@ impl Class {
 }
 
 /// Foreign keys from a column to a reference table of codes (migration 000006):
-/// constraint, column, reference table and its codes.
+/// constraint, column, reference table.
 const REFERENCE_KEYS: [(&str, &str, Reference); 4] = [
     ("hurricanes_cat_fkey", "cat", Reference::Categories),
     ("hurricanes_basin_fkey", "basin", Reference::Basins),
@@ -405,31 +404,29 @@ impl Reference {
             Reference::Basins => Basin::TABLE,
         }
     }
-
-    fn codes(self) -> Vec<&'static str> {
-        match self {
-            Reference::Categories => Category::codes().collect(),
-            Reference::Basins => Basin::names().collect(),
-        }
-    }
 }
 
-/// (column, value, table, codes) when a reference key refused a row: the value comes
+/// `TD, TS, ...`: the values of reference table `table`, as the crate's enums list them.
+fn valid_codes(table: &str) -> String {
+    let codes: Vec<&str> = if table == Basin::TABLE {
+        Basin::names().collect()
+    } else {
+        Category::codes().collect()
+    };
+    codes.join(", ")
+}
+
+/// (column, value, table) when a reference key refused a row: the value comes
 /// from the server's detail, `Key (cat)=(Q9) is not present in table "categories".`
 fn unknown_code(
     constraint: &str,
     info: &dyn DatabaseErrorInformation,
-) -> Option<(&'static str, String, &'static str, Vec<&'static str>)> {
+) -> Option<(&'static str, String, &'static str)> {
     let &(_, column, reference) = REFERENCE_KEYS.iter().find(|(c, _, _)| *c == constraint)?;
     let detail = info.details()?;
     let rest = detail.strip_prefix(&format!("Key ({column})=("))?;
     let value = &rest[..rest.rfind(") is not present")?];
-    Some((
-        column,
-        value.to_string(),
-        reference.table(),
-        reference.codes(),
-    ))
+    Some((column, value.to_string(), reference.table()))
 }
 
 /// SQLSTATE 42501 messages: "permission denied for table x", "must be owner of table x".
