@@ -6,7 +6,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use hurricane_db::schema::{basins, categories, hurricanes};
+use hurricane_db::schema::{basins, hurricanes};
 use hurricane_db::{queries, Basin, Category, Error};
 use hurricane_db_testkit::{sample_observation, TestDb};
 
