@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::queries::{by_fid, strongest_storms};
-use hurricane_db::{Db, DbOptions};
+use hurricane_db::Db;
 use hurricane_db_testkit::{data, TestDb};
 
 const ROWS: i32 = 35_486;
@@ -235,7 +235,7 @@ fn load_average() -> String {
 
 /// A pool of `size` connections (r2d2 opens the first at once, the rest on demand).
 fn pool(url: &str, size: u32) -> AnyResult<Db> {
-    Ok(Db::connect_with(url, DbOptions::default().pool_size(size))?)
+    Ok(Db::builder().pool_size(size).connect(url)?)
 }
 
 /// Every fid in 1..=ROWS must exist, or a random lookup would fail.

@@ -24,7 +24,7 @@
 //! writes one). Only storms with an ATCF id (loaded from HURDAT2) are written; others
 //! are counted as skipped. The radius of maximum wind (21st field) is written only for
 //! storms that have one. The status written is the one of the observation's category
-//! ([`crate::ingest::status_of_category`]: `HU` for `H1`..`H5`, `EX` for `E`,
+//! ([`Category::hurdat2_status`]: `HU` for `H1`..`H5`, `EX` for `E`,
 //! ...), never one that contradicts it; the database keeps a stored status equal to it
 //! (migration 000010). Exporting what was loaded from a NOAA file gives the file
 //! back line for line, except GENEVIEVE 2014's misaligned `HU ,23.1N, 177.0E`, written
@@ -44,8 +44,8 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::codes::{Basin, Category};
 use crate::error::{Error, Result};
-use crate::ingest::status_of_category;
 use crate::models::{Hurdat2Fields, Hurricane};
 use crate::schema::{hurricanes, storms};
 
@@ -100,7 +100,7 @@ type Row = (Hurricane, Hurdat2Fields, i32);
 /// Checks the filter's values before any query.
 fn check(f: &ExportFilter) -> Result<()> {
     if let Some(b) = &f.basin {
-        crate::queries::basin(b)?;
+        b.parse::<Basin>()?;
     }
     if let (Some(a), Some(b)) = (f.year_from, f.year_to) {
         if a > b {
@@ -118,7 +118,7 @@ macro_rules! storm_filter {
     ($q:expr, $f:expr) => {{
         let mut q = $q;
         if let Some(basin) = &$f.basin {
-            q = q.filter(s::basin.eq(crate::queries::basin(basin)?));
+            q = q.filter(s::basin.eq(basin.parse::<Basin>()?));
         }
         if let Some(y) = $f.year_from {
             q = q.filter(s::year.ge(y));
@@ -271,12 +271,13 @@ fn degrees(d: &BigDecimal) -> String {
     }
 }
 
-/// The status of the observation's category; the stored status only for a category
-/// no status corresponds to (none of today's codes; the database then keeps it NULL).
-fn status_of<'a>(o: &Hurricane, x: &'a Hurdat2Fields) -> Result<&'a str> {
-    match (status_of_category(&o.cat), x.status.as_deref()) {
-        (Some(status), _) => Ok(status),
-        (None, Some(stored)) => Ok(stored),
+/// The status of the observation's category ([`Category::hurdat2_status`]); the
+/// stored status only for a code the enum does not know (the database keeps status
+/// and category paired, migration 000010).
+fn status_of(o: &Hurricane, x: &Hurdat2Fields) -> Result<String> {
+    match (Category::from_code(&o.cat), x.status.as_deref()) {
+        (Some(c), _) => Ok(c.hurdat2_status().to_string()),
+        (None, Some(stored)) => Ok(stored.to_string()),
         (None, None) => Err(Error::InvalidInput(format!(
             "FID {}: category {:?} has no HURDAT2 status, so the observation cannot be \
              written as HURDAT2 (export it with --format ihw)",

@@ -19,11 +19,17 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_migrations::MigrationHarness;
-use hurricane_db::db::MIGRATIONS;
 use hurricane_db::export::{export_hurdat2, export_ihw, ExportFilter, ExportSummary};
-use hurricane_db::ingest::{load_path, load_reader, status_of_category, LoadOptions};
+use hurricane_db::ingest::{load_path, load_reader, LoadOptions};
+use hurricane_db::Category;
+use hurricane_db::MIGRATIONS;
+
+/// The Rust side of migration 000010's `status_of_category`: the enum's HURDAT2 status.
+fn status_of_category(cat: &str) -> Option<&'static str> {
+    Category::from_code(cat).map(Category::hurdat2_status)
+}
 use hurricane_db::roles::{self, Role};
-use hurricane_db::{Db, DbOptions, Error, HurricaneChanges};
+use hurricane_db::{Db, Error, HurricaneChanges};
 use hurricane_db_testkit::{cluster, sample_observation, unique_name, TestDb};
 
 const PASSWORD: &str = "Fidelity-Secret-19";
@@ -58,11 +64,10 @@ fn writer(t: &TestDb, prefix: &str, time_zone: Option<&str>) -> (String, Db) {
             .execute(&mut conn)
             .unwrap();
     }
-    let db = Db::connect_with(
-        &t.login_url(&name, PASSWORD),
-        DbOptions::default().pool_size(2),
-    )
-    .unwrap();
+    let db = Db::builder()
+        .pool_size(2)
+        .connect(&t.login_url(&name, PASSWORD))
+        .unwrap();
     (name, db)
 }
 

@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use hurricane_db::queries::{self, Filter};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::cluster::StopMode;
 use hurricane_db_testkit::{cluster, sample_observation, TestDb};
 
@@ -81,8 +81,8 @@ const POOL: u32 = 8;
 const THREADS: usize = 4;
 
 fn run_mode(mode: &str) -> Tally {
-    let t = TestDb::with_options(
-        DbOptions::default()
+    let t = TestDb::with_builder(
+        Db::builder()
             .pool_size(POOL)
             .checkout_timeout(Duration::from_secs(2)),
     );

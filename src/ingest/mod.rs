@@ -33,11 +33,10 @@ use std::time::{Duration, Instant};
 use diesel::pg::PgConnection;
 
 pub use encode::CopyFormat;
-pub use hurdat2::{ihw_basin, ihw_category, status_of_category, RECORD_IDS, STATUSES};
-pub use parse::{RowError, HEADER};
+pub use parse::HEADER;
 
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::{Error, Rejected, Result, RowError};
 
 /// Hears how a load advances, so a front end can draw it. The library draws nothing
 /// itself: the CLI implements this with a progress bar, a service may log or ignore it.
@@ -224,39 +223,6 @@ impl LoadSummary {
             self.merge.as_secs_f64(),
             rate(self.merge)
         )
-    }
-}
-
-/// A load refused because of bad rows; nothing was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected {
-    /// File name as shown in messages.
-    pub source: String,
-    /// Good rows that were not loaded because of the bad ones.
-    pub good_rows: u64,
-    /// Number of bad rows (may exceed `errors.len()`).
-    pub total: u64,
-    /// The first bad rows, in file order.
-    pub errors: Vec<RowError>,
-}
-
-impl fmt::Display for Rejected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} bad row{}, nothing loaded",
-            self.source,
-            self.total,
-            if self.total == 1 { "" } else { "s" }
-        )?;
-        for e in &self.errors {
-            write!(f, "\n  {}", e.display_in(&self.source))?;
-        }
-        let more = self.total - self.errors.len() as u64;
-        if more > 0 {
-            write!(f, "\n  ... and {more} more (--all-errors lists them all)")?;
-        }
-        Ok(())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Issue 16 point 3: the read settings work from the environment, the way an operator
-//! sets them, not only through `DbOptions`. The real binary runs with the variables in
+//! sets them, not only through `DbBuilder`. The real binary runs with the variables in
 //! its own environment: bad values stop it with a line naming the variable and the
 //! value; good ones route `hurricane-db serve`'s reads to two standbys (one listed in
 //! a multi-host entry whose first host is down), size the standby pools, set the
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use hurricane_db::roles::{add_user, Role};
-use hurricane_db::{Db, DbOptions};
+use hurricane_db::Db;
 use hurricane_db_testkit::cluster::Cluster;
 use hurricane_db_testkit::{sample_observation, topology, unique_name, TestDb, Topology};
 
@@ -248,10 +248,12 @@ fn read_settings_from_the_environment_route_size_wait_and_uncache_reads() {
             &format!("{login}:{PASSWORD}@"),
             1,
         );
-        let db =
-            Db::connect_with(&url, DbOptions::default().application_name("env-control")).unwrap();
+        let db = Db::builder()
+            .application_name("env-control")
+            .connect(&url)
+            .unwrap();
         for _ in 0..3 {
-            db.read_one(|c| hurricane_db::queries::by_fid(c, 1))
+            db.read_statement(|c| hurricane_db::queries::by_fid(c, 1))
                 .unwrap();
         }
     }

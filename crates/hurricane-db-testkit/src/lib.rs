@@ -29,7 +29,7 @@ pub mod cluster;
 pub mod private;
 
 use crate::cluster::{quote_ident, Cluster, Durability};
-use hurricane_db::db::{run_pending_migrations, Db, DbOptions};
+use hurricane_db::{Db, DbBuilder};
 
 const PREFIX: &str = "hurricane-db-test-";
 /// Folders of [`topology`] primaries: `hurricane-db-topo-<pid>-<n>`.
@@ -109,11 +109,7 @@ pub fn topology(standbys: usize) -> Topology {
     admin_execute(&primary, "ALTER SYSTEM SET wal_keep_size = '1GB'");
     admin_execute(&primary, "SELECT pg_reload_conf()");
     let database = crate::cluster::DEFAULT_DATABASE.to_string();
-    {
-        let mut conn = PgConnection::establish(&primary.url(&database))
-            .unwrap_or_else(|e| panic!("connect to the topology's primary: {e}"));
-        run_pending_migrations(&mut conn).unwrap_or_else(|e| panic!("migrate the primary: {e}"));
-    }
+    migrate(&primary.url(&database)).unwrap_or_else(|e| panic!("migrate the primary: {e}"));
     // Base backups run side by side (each is a fast checkpoint and a copy).
     let standbys = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..=standbys)
@@ -196,7 +192,7 @@ pub struct TestDb {
     pub name: String,
     /// Superuser URL over the private socket.
     pub url: String,
-    /// A pool on this database (size from [`DbOptions::default`]).
+    /// A pool on this database (the settings of [`Db::builder`] unless given).
     pub db: Db,
     // Declared last: fields drop in order, so the pool closes before the drop.
     _drop: DropDatabase,
@@ -213,20 +209,20 @@ impl Default for TestDb {
 impl TestDb {
     /// A migrated database cloned from the template.
     pub fn new() -> TestDb {
-        TestDb::with_options(DbOptions::default())
+        TestDb::with_builder(Db::builder())
     }
 
     /// Same as [`TestDb::new`] with explicit pool settings.
-    pub fn with_options(options: DbOptions) -> TestDb {
-        TestDb::create(Some(TEMPLATE), options)
+    pub fn with_builder(builder: DbBuilder) -> TestDb {
+        TestDb::create(Some(TEMPLATE), builder)
     }
 
     /// An empty database with no migrations applied.
     pub fn empty() -> TestDb {
-        TestDb::create(None, DbOptions::default())
+        TestDb::create(None, Db::builder())
     }
 
-    fn create(template: Option<&str>, options: DbOptions) -> TestDb {
+    fn create(template: Option<&str>, builder: DbBuilder) -> TestDb {
         let cluster = cluster();
         let name = format!(
             "test_{}_{}",
@@ -243,7 +239,8 @@ impl TestDb {
         };
         admin_execute(cluster, &sql);
         let url = cluster.url(&name);
-        let db = Db::connect_with(&url, options)
+        let db = builder
+            .connect(&url)
             .unwrap_or_else(|e| panic!("cannot connect to {name}: {e}"));
         TestDb {
             _drop: DropDatabase(name.clone()),
@@ -306,9 +303,15 @@ fn build_template(cluster: &Cluster) {
         cluster,
         &format!("CREATE DATABASE {}", quote_ident(TEMPLATE)),
     );
-    let mut conn = PgConnection::establish(&cluster.url(TEMPLATE))
-        .unwrap_or_else(|e| panic!("connect to template: {e}"));
-    run_pending_migrations(&mut conn).unwrap_or_else(|e| panic!("migrate template: {e}"));
+    migrate(&cluster.url(TEMPLATE)).unwrap_or_else(|e| panic!("migrate template: {e}"));
+}
+
+/// Applies the library's migrations to the database at `url`, on one connection.
+fn migrate(url: &str) -> hurricane_db::Result<Vec<String>> {
+    Db::builder()
+        .pool_size(1)
+        .connect(url)?
+        .run_pending_migrations()
 }
 
 fn register_exit_cleanup() {
@@ -374,13 +377,13 @@ fn reap_stale_clusters() {
 }
 
 /// A valid observation with the given FID (HURRICANE ANDREW's landfall, 1992-08-24).
-pub fn sample_observation(fid: i32) -> hurricane_db::models::NewHurricane {
+pub fn sample_observation(fid: i32) -> hurricane_db::NewHurricane {
     use chrono::TimeZone;
     let dec = |s: &str| {
         s.parse::<bigdecimal::BigDecimal>()
             .expect("literal decimal")
     };
-    hurricane_db::models::NewHurricane {
+    hurricane_db::NewHurricane {
         fid,
         timestamp: chrono::Utc
             .with_ymd_and_hms(1992, 8, 24, 9, 0, 0)
