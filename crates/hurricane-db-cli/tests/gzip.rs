@@ -298,7 +298,13 @@ fn a_corrupt_or_truncated_gzip_file_is_refused_and_writes_nothing() {
         let quarantine = dir.path().join("rejected.csv");
         let options = LoadOptions::new().quarantine(&quarantine);
         let err = load_path(&t.db, &path, &options).unwrap_err();
-        let message = err.to_string();
+        // The error and its sources, each once, as the command prints them.
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
         println!("{what}: {message}");
         assert!(matches!(err, Error::Io { .. }), "{what}: {err:?}");
         assert!(
