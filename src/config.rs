@@ -16,7 +16,10 @@ use crate::error::{Error, Result};
 const DOTENV: &str = ".env";
 
 /// `name` from the environment, else from `./.env`; `None` when set in neither or
-/// set to an empty string.
+/// set to an empty string. `.env` is read once per process and never copied into the
+/// environment; a malformed `.env` is an [`Error::InvalidInput`] naming its line.
+/// Public as [`crate::setting_from_env`], for a program's own settings beside the
+/// library's `HURRICANE_DB_*` ones, read the same way.
 pub fn var(name: &str) -> Result<Option<String>> {
     match std::env::var(name) {
         Ok(value) => return Ok(Some(value).filter(|v| !v.trim().is_empty())),

@@ -29,7 +29,7 @@ const SECRET_KEYS: [&str; 3] = ["sslpassword", "pgpassword", "password"];
 ///   parameters (`?password=x&...`, value up to the next `&` or whitespace).
 ///
 /// ```
-/// use hurricane_db::mask::mask_secrets;
+/// use hurricane_db::mask_secrets;
 /// assert_eq!(
 ///     mask_secrets("postgres://writer:s3cret@db:5432/ihw?sslmode=require"),
 ///     "postgres://writer:***@db:5432/ihw?sslmode=require"
@@ -107,7 +107,7 @@ fn password_pieces(conninfo: &str) -> Vec<String> {
 /// more is masked wherever it appears; a shorter one only where it stands alone
 /// (not inside a longer word), so `pa` does not garble the word `password`.
 #[must_use]
-pub fn mask_password_of(text: &str, conninfo: &str) -> String {
+pub(crate) fn mask_password_of(text: &str, conninfo: &str) -> String {
     let mut out = mask_secrets(text);
     for piece in password_pieces(conninfo) {
         if piece == MASK {
@@ -136,7 +136,7 @@ pub fn mask_password_of(text: &str, conninfo: &str) -> String {
 /// What to tell someone whose URL has a password libpq cannot read as written: the
 /// raw characters that must be percent-encoded (`/` as `%2F`, `@` as `%40`, a `%`
 /// not starting an escape as `%25`). `None` when the password needs nothing.
-pub fn password_encoding_hint(conninfo: &str) -> Option<String> {
+pub(crate) fn password_encoding_hint(conninfo: &str) -> Option<String> {
     let bytes = conninfo.as_bytes();
     let scheme = scheme_len_at(bytes, 0)?;
     let (start, end) = userinfo_password(bytes, scheme)?;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::{sample_observation, TestDb};
 
 fn backend_pid(conn: &mut PgConnection) -> i32 {
@@ -17,7 +17,7 @@ fn backend_pid(conn: &mut PgConnection) -> i32 {
 
 #[test]
 fn a_deadlock_is_a_retryable_conflict_and_a_retry_succeeds() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(2));
+    let t = TestDb::with_builder(Db::builder().pool_size(2));
     // Two storms: the storms-summary trigger locks one row per storm, and the two
     // transactions must meet only at the two observations.
     t.db.insert_observation("setup", &sample_observation(1))
@@ -71,7 +71,7 @@ fn a_deadlock_is_a_retryable_conflict_and_a_retry_succeeds() {
 
 #[test]
 fn a_connection_killed_mid_transaction_is_connection_lost_and_the_pool_heals() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(1));
+    let t = TestDb::with_builder(Db::builder().pool_size(1));
     let mut admin = t.connect();
     let result = t.db.transaction(|conn| {
         diesel::insert_into(hurricanes::table)
@@ -138,7 +138,7 @@ fn constraint_and_decode_errors_are_not_retryable_and_keep_their_source() {
         .unwrap();
     assert_eq!(
         text, "hurricane-db",
-        "DbOptions::application_name reaches the server"
+        "DbBuilder::application_name reaches the server"
     );
 }
 
@@ -184,8 +184,8 @@ fn the_callers_own_error_type_goes_through_transaction() {
 
 #[test]
 fn statement_timeout_from_options_is_enforced() {
-    let t = TestDb::with_options(
-        DbOptions::default().statement_timeout(Some(std::time::Duration::from_millis(200))),
+    let t = TestDb::with_builder(
+        Db::builder().statement_timeout(Some(std::time::Duration::from_millis(200))),
     );
     let started = std::time::Instant::now();
     let err =
@@ -195,5 +195,134 @@ fn statement_timeout_from_options_is_enforced() {
         started.elapsed() < std::time::Duration::from_secs(3),
         "{err}"
     );
-    assert!(err.to_string().contains("statement timeout"), "{err}");
+    assert!(chain(&err).contains("statement timeout"), "{}", chain(&err));
+}
+
+/// An error and its sources as anyhow's `{:#}` prints them: `outer: inner: ...`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Issue 17 point 5: walking `source()` prints every text once. No link of a chain
+/// repeats the text of the link it is made from (a constraint's server message, an
+/// I/O error's reason, a curation's check, a migration's failure).
+#[test]
+fn error_chains_print_each_text_once() {
+    let t = TestDb::new();
+    t.db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    let mut errors: Vec<Error> = vec![
+        t.db.insert_observation("setup", &sample_observation(1))
+            .unwrap_err(),
+        t.db.insert_observation("setup", &{
+            let mut bad = sample_observation(2);
+            bad.pressure = Some(5);
+            bad
+        })
+        .unwrap_err(),
+        t.db.read(|c| Ok::<_, Error>(diesel::sql_query("SELECT 'x'::int").execute(c)?))
+            .unwrap_err(),
+        t.db.read(|c| {
+            Ok::<_, Error>(diesel::sql_query("SELECT no_such_column FROM hurricanes").execute(c)?)
+        })
+        .unwrap_err(),
+        t.db.reassign_observations("setup", 1, 99).unwrap_err(),
+        hurricane_db::ingest::load_path(
+            &t.db,
+            "/nonexistent/storm_data.csv",
+            &hurricane_db::ingest::LoadOptions::new(),
+        )
+        .unwrap_err(),
+    ];
+    // A migration failure keeps diesel_migrations' error as its source.
+    errors.push(
+        hurricane_db_testkit::TestDb::empty()
+            .db
+            .revert_last_migration()
+            .unwrap_err(),
+    );
+    for e in &errors {
+        let mut links = vec![e.to_string()];
+        let mut source = e.source();
+        while let Some(s) = source {
+            links.push(s.to_string());
+            source = s.source();
+        }
+        println!("chain: {}", links.join(": "));
+        assert!(links.len() >= 2, "{e:?} keeps its source");
+        for pair in links.windows(2) {
+            assert!(
+                !pair[0].contains(&pair[1]) && !pair[1].contains(&pair[0]),
+                "printed twice: {pair:?}"
+            );
+        }
+    }
+    let migration = errors.last().unwrap();
+    assert!(
+        matches!(migration, Error::Migration { .. }),
+        "{migration:?}"
+    );
+    println!(
+        "size_of::<Error>() = {} bytes",
+        std::mem::size_of::<Error>()
+    );
+    assert!(std::mem::size_of::<Error>() <= 64);
+}
+
+/// SQLSTATE class 22 from a real server: values that pass every client-side check
+/// and that the server refuses. Diesel 2.3 passes no SQLSTATE for these, so the
+/// mapping reads the server's (English) message; this shows it does, end to end.
+#[test]
+fn values_the_server_refuses_as_data_exceptions_are_invalid_value() {
+    use chrono::TimeZone;
+    let t = TestDb::new();
+    // Year 5000 BC: chrono and `NewHurricane::validate` accept it; PostgreSQL's
+    // timestamptz starts at 4713 BC (22008 datetime_field_overflow).
+    let mut ancient = sample_observation(1);
+    ancient.timestamp = chrono::Utc
+        .with_ymd_and_hms(-5000, 8, 24, 9, 0, 0)
+        .single()
+        .unwrap();
+    ancient.validate().expect("passes the client-side checks");
+    let err = t.db.insert_observation("class22", &ancient).unwrap_err();
+    println!("insert of a 5000 BC observation: {err:?}: {}", chain(&err));
+    assert!(matches!(err, Error::InvalidValue { .. }), "{err:?}");
+    assert!(
+        chain(&err).contains("timestamp out of range"),
+        "{}",
+        chain(&err)
+    );
+    assert!(!err.is_retryable() && !err.is_unavailable());
+    assert!(err.source().is_some(), "the Diesel error is kept");
+
+    // 22P02 invalid_text_representation and 22003 numeric_value_out_of_range, from
+    // values the server parses itself.
+    for (sql, words) in [
+        (
+            "SELECT 'twelve'::int AS n",
+            "invalid input syntax for type integer",
+        ),
+        (
+            "SELECT (2147483647 + n)::int AS n FROM (SELECT 1 AS n) s",
+            "integer out of range",
+        ),
+    ] {
+        let err =
+            t.db.read(|conn| Ok::<_, Error>(diesel::sql_query(sql).execute(conn)?))
+                .unwrap_err();
+        println!("{sql}: {}", chain(&err));
+        assert!(matches!(err, Error::InvalidValue { .. }), "{sql}: {err:?}");
+        assert!(chain(&err).contains(words), "{}", chain(&err));
+    }
+    // Nothing was written.
+    let n: i64 =
+        t.db.read(|conn| Ok::<_, Error>(hurricanes::table.count().get_result(conn)?))
+            .unwrap();
+    assert_eq!(n, 0);
 }

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable, Text};
-use hurricane_db::mask::mask_secrets;
+use hurricane_db::mask_secrets;
 use hurricane_db::roles::{add_user, Role};
-use hurricane_db::{Db, DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::{admin_execute, cluster, unique_name, TestDb};
 
 const PASSWORD: &str = "Tls-Secret-42";
@@ -206,7 +206,7 @@ struct SslSession {
 
 /// What the server says about the TLS of the pooled session it serves.
 fn session_ssl(db: &Db) -> SslSession {
-    db.read_one(|conn| {
+    db.read_statement(|conn| {
         Ok(diesel::sql_query(
             "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
         )
@@ -231,10 +231,9 @@ fn encode(path: &Path) -> String {
 /// One attempt: prints the masked URL, the outcome and the time, and returns it.
 fn attempt(case: &str, url: &str) -> Result<Db, Error> {
     let started = Instant::now();
-    let result = Db::connect_with(
-        url,
-        DbOptions::default().connect_timeout(Duration::from_secs(3)),
-    );
+    let result = Db::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .connect(url);
     let ms = started.elapsed().as_millis();
     match &result {
         Ok(_) => println!("{case}: {} -> ok ({ms} ms)", mask_secrets(url)),
@@ -357,6 +356,31 @@ fn verify_full_connects_and_refuses_other_ca_and_wrong_host() {
     drop(db);
 
     // Nor has the server logged the password (the refused attempts never sent it).
-    let log = fs::read_to_string(cluster().dir().join("server.log")).unwrap_or_default();
+    // The log must exist and be this server's log of this test: it shows the reload
+    // that turned ssl on and a handshake the client refused.
+    let path = cluster().dir().join("server.log");
+    let log = fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the server log {}: {e}", path.display()));
+    let handshakes: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("could not accept SSL connection"))
+        .collect();
+    println!(
+        "server log: {} lines, {} refused handshakes, e.g. {:?}",
+        log.lines().count(),
+        handshakes.len(),
+        handshakes.first()
+    );
+    assert!(
+        log.contains("parameter \"ssl\" changed to \"on\""),
+        "{} is not the log of this test's server",
+        path.display()
+    );
+    // The certificate from another CA is refused inside the handshake, which the
+    // server logs; the wrong host name is refused by libpq after it.
+    assert!(
+        handshakes.iter().any(|l| l.contains("unknown ca")),
+        "the server saw the handshake refused for the other CA: {handshakes:?}"
+    );
     assert!(!log.contains(PASSWORD), "the server log holds the password");
 }

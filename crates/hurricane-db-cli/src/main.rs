@@ -17,11 +17,11 @@ mod query;
 mod releases;
 mod users;
 
-use hurricane_db::db::{Db, MigrationStatus};
-use hurricane_db::error::{Error, Result};
 use hurricane_db::ingest::{load_path, LoadOptions, LoadSummary};
-use hurricane_db::mask::mask_secrets;
+use hurricane_db::mask_secrets;
 use hurricane_db::queries;
+use hurricane_db::{Db, MigrationStatus};
+use hurricane_db::{Error, Result};
 use hurricane_db_testkit::cluster::{self, Cluster, Durability};
 use hurricane_db_testkit::private::{self, url_from_env_or_private};
 
@@ -188,6 +188,7 @@ enum DbAction {
 
 /// Entry point of the binary.
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     // `serve` logs every request (RUST_LOG=info); other commands only warnings.
     init_tracing(if matches!(cli.command, Command::Serve) {
@@ -197,11 +198,55 @@ fn main() -> ExitCode {
     });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `hurricane-db track 104 | head -5`: the reader has what it wanted.
+        Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", output::safe(&e.to_string()));
+            // The error and its sources, each once (the library's errors say what they
+            // make of a cause and leave the cause's text to the cause).
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            eprintln!("error: {}", output::safe(&text));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` (or what caused it) is a write to a pipe whose reader has gone.
+fn is_closed_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// As Unix tools do, end quietly with status 0 when the reader of stdout closes the
+/// pipe. Rust ignores SIGPIPE, so a write then fails with EPIPE: errors we return
+/// are caught in `main`; `println!` panics instead, and this hook turns that one
+/// panic into a silent exit (any other panic is reported as usual).
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 fn init_tracing(default_level: &str) {
@@ -321,7 +366,7 @@ fn run(cli: Cli) -> Result<()> {
                     read: false,
                 } => {
                     let url = url_from_env_or_private()?;
-                    let from = match hurricane_db::db::database_url_from_env()? {
+                    let from = match hurricane_db::database_url_from_env()? {
                         Some(_) => "DATABASE_URL".to_string(),
                         None => format!("the private cluster in {}", dir.display()),
                     };
@@ -329,14 +374,10 @@ fn run(cli: Cli) -> Result<()> {
                     println!("{url}");
                 }
                 DbAction::Url { read: true, .. } => {
-                    let urls: Vec<String> = if hurricane_db::db::database_url_from_env()?.is_some()
-                    {
-                        let urls = hurricane_db::config::var("HURRICANE_DB_READ_URLS")?;
+                    let urls: Vec<String> = if hurricane_db::database_url_from_env()?.is_some() {
+                        let builder = hurricane_db::Db::builder().override_from_env()?;
                         eprintln!("standbys: from HURRICANE_DB_READ_URLS (DATABASE_URL is set)");
-                        urls.unwrap_or_default()
-                            .split_whitespace()
-                            .map(String::from)
-                            .collect()
+                        builder.read_urls
                     } else {
                         start_standbys(&dir, None)?
                             .1
@@ -355,7 +396,7 @@ fn run(cli: Cli) -> Result<()> {
                 DbAction::Url {
                     user: Some(user), ..
                 } => {
-                    if hurricane_db::db::database_url_from_env()?.is_some() {
+                    if hurricane_db::database_url_from_env()?.is_some() {
                         return Err(Error::InvalidInput(
                             "--user: only for the private cluster (DATABASE_URL is set)".into(),
                         ));
@@ -584,9 +625,9 @@ const SAMPLE: &[u8] = include_bytes!("../../../data/storm_sample.csv");
 /// `hurricane-db serve`: prepares the database (blocking, before any async runtime
 /// exists), then hands it to the service crate.
 fn serve() -> Result<()> {
-    let is_private = hurricane_db::db::database_url_from_env()?.is_none();
+    let is_private = hurricane_db::database_url_from_env()?.is_none();
     let db = private::db_checked_or_private(hurricane_db_service::options_from_env()?)?;
-    if is_private && db.read_one(queries::count)? == 0 {
+    if is_private && db.read_statement(queries::count)? == 0 {
         let summary = load_sample(&db)?;
         tracing::info!("empty table: {summary}");
     }
@@ -645,6 +686,25 @@ fn demo(started: Instant) -> Result<()> {
             s.min_pressure.map_or("-".into(), |p: i16| p.to_string())
         );
     }
+    println!();
+    if hurricane_db::database_url_from_env()?.is_none() {
+        let dir = std::env::current_dir()
+            .map(|d| d.join(hurricane_db_testkit::cluster::DEFAULT_DIR))
+            .unwrap_or_else(|_| PathBuf::from(hurricane_db_testkit::cluster::DEFAULT_DIR));
+        println!(
+            "The database is a private PostgreSQL cluster in {}",
+            dir.display()
+        );
+        println!("(connect with: psql \"$(hurricane-db db url)\"). Its server keeps running;");
+        println!("stop it with `hurricane-db db stop` (the data stays; any command restarts it).");
+    } else {
+        println!("The database is {} (DATABASE_URL).", db.server());
+    }
+    println!("Try next:");
+    println!("  hurricane-db track 104 --csv        # KATRINA 2005, every observation");
+    println!(
+        "  hurricane-db serve                  # the storm explorer on http://127.0.0.1:8080/"
+    );
     println!();
     println!(
         "demo: {total} observations, {} storms, {} inserted, {} updated, {} unchanged in {:.2} s",

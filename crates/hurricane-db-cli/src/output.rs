@@ -5,8 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use hurricane_db::error::{Error, Result};
-use hurricane_db::models::printable;
+use hurricane_db::{Error, Result};
 
 /// Output format of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,6 +53,27 @@ impl<T> Column<T> {
     }
 }
 
+/// A latitude or longitude as every command prints it: the stored value without
+/// trailing zeros, keeping one decimal (`23.1`, `19.9`, `-75.0`), whatever scale
+/// the column or the query gave it.
+pub fn coord(value: &bigdecimal::BigDecimal) -> String {
+    let n = value.normalized();
+    if n.fractional_digit_count() < 1 {
+        n.with_scale(1).to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+/// A CSV write error as an I/O error on stdout, keeping the operating system's error
+/// (a closed pipe must stay recognisable as one).
+fn csv_error(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io("stdout", io),
+        other => Error::io("stdout", std::io::Error::other(format!("{other:?}"))),
+    }
+}
+
 /// Prints `rows` in `format` to stdout.
 pub fn emit<T: Serialize>(rows: &[T], columns: &[Column<T>], format: Format) -> Result<()> {
     let stdout = std::io::stdout();
@@ -68,8 +88,7 @@ pub fn emit<T: Serialize>(rows: &[T], columns: &[Column<T>], format: Format) -> 
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
             for row in rows {
-                w.serialize(row)
-                    .map_err(|e| Error::io("stdout", std::io::Error::other(e)))?;
+                w.serialize(row).map_err(csv_error)?;
             }
             w.flush().map_err(io)?;
         }
@@ -146,4 +165,27 @@ pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
             .collect::<Vec<_>>()
             .join("\n"),
     )
+}
+
+/// `text` with control characters written as escapes (`\x1b`, `\r`, `\u{9b}`), so
+/// that printing a stored value on a terminal cannot clear the screen, move the
+/// cursor or retitle the window. Other characters (accents, CJK) stay as they are.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }

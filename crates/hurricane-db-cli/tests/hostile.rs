@@ -320,7 +320,7 @@ fn no_piece_of_a_password_reaches_the_terminal() {
             let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
             println!(
                 "{command:?} with {}: exit {:?} in {:.0} ms: {}",
-                hurricane_db::mask::mask_secrets(url),
+                hurricane_db::mask_secrets(url),
                 out.status.code(),
                 took.as_secs_f64() * 1e3,
                 all.trim()

@@ -69,7 +69,6 @@ impl Limits {
 
     /// [`Limits::for_db`] with the environment's (or `./.env`'s) overrides.
     pub fn from_env(db: &Db) -> hurricane_db::Result<Limits> {
-        use hurricane_db::config::number;
         let mut limits = Limits::for_db(db);
         if let Some(ms) = number("HURRICANE_DB_STATEMENT_TIMEOUT_MS")?.filter(|ms| *ms > 0) {
             limits.request_timeout = Duration::from_millis(ms) + REQUEST_SLACK;
@@ -84,6 +83,19 @@ impl Limits {
             limits.max_clients = Some(n.max(1) as usize);
         }
         Ok(limits)
+    }
+}
+
+/// A whole number from the environment or `./.env` (as the library reads its own
+/// settings); `None` when unset.
+fn number(name: &str) -> hurricane_db::Result<Option<u64>> {
+    match hurricane_db::setting_from_env(name)? {
+        None => Ok(None),
+        Some(value) => value.trim().parse::<u64>().map(Some).map_err(|_| {
+            hurricane_db::Error::InvalidInput(format!(
+                "{name} \"{value}\": expected a whole number"
+            ))
+        }),
     }
 }
 

@@ -11,8 +11,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
-use hurricane_db::models::MAX_DECIMAL_CHARS;
 use hurricane_db::queries::{self, Filter, LandfallFilter, Order, StormFilter};
+use hurricane_db::MAX_DECIMAL_CHARS;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::roles::{add_user, Role};
-use hurricane_db::{Db, DbOptions};
+use hurricane_db::Db;
 use hurricane_db_testkit::{cluster, unique_name, TestDb};
 use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
@@ -57,7 +57,7 @@ fn chromium() -> Option<PathBuf> {
 /// reader login.)
 fn start_service(url: &str) -> (tokio::runtime::Runtime, String) {
     let url = url.replacen('@', &format!(":{PASSWORD}@"), 1);
-    let db = Db::connect_with(&url, DbOptions::default().pool_size(4)).expect("connect");
+    let db = Db::builder().pool_size(4).connect(&url).expect("connect");
     db.check_schema().expect("schema current");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -6,27 +6,49 @@
 //! running the same transaction again is safe and may succeed.
 //!
 //! PostgreSQL failures arrive from Diesel as a `DatabaseErrorKind` plus the server's
-//! message; Diesel 2.3 does not pass the SQLSTATE on. The codes Diesel has a kind for
-//! (23xxx constraints, 25006 read-only, 40001 serialization, 08xxx connection) map
-//! exactly. The others are recognised by the server's primary message text:
-//! 42501 insufficient_privilege ("permission denied for ...", "must be owner of ..."),
-//! class 22 data exceptions ("invalid input syntax", "value too long for type", ...),
-//! 40P01 deadlock ("deadlock detected") and libpq's own connection-loss messages.
-//! That relies on the server sending English messages (`lc_messages = 'C'` or an
-//! English locale, the default of most installations and of our private clusters);
-//! with a translated `lc_messages` those few fall back to [`Error::Database`].
+//! message. Diesel 2.3 (the version in use) passes no SQLSTATE on: its
+//! `DatabaseErrorInformation` has message, details, hint, table, column, constraint
+//! and position, and the code only reaches us as a kind (an accessor for the code is
+//! proposed upstream, diesel-rs/diesel#5232, in no release). So:
+//! - By code, through the kind: 23505 unique, 23503 foreign key, 23514 check, 23502
+//!   not null, 25006 read-only, 40001 serialization, class 08 connection.
+//! - By the server's English primary message: 42501 insufficient_privilege
+//!   ("permission denied for ...", "must be owner of ..."), class 22 data exceptions
+//!   ("invalid input syntax", "value too long for type", "... out of range", ...),
+//!   40P01 deadlock ("deadlock detected"), class 53 insufficient resources ("No space
+//!   left on device", "out of memory", "too many clients", "temp_file_limit", ...),
+//!   57014 statement timeout, 57P01/57P02/57P03 and libpq's own connection-loss
+//!   messages (libpq's carry no SQLSTATE at all). Each variant made this way says so
+//!   in its documentation.
+//!
+//! The text match relies on the server sending English messages (`lc_messages = 'C'`
+//! or an English locale, the default of most installations and of our private
+//! clusters); with a translated `lc_messages` those errors fall back to
+//! [`Error::Database`] (and a lost connection is then not recognised as one).
 //! Variants made from a database error keep it as their `source()`; connection
 //! errors do not, because libpq's raw text may carry the password (their message is
-//! masked instead).
+//! masked instead), nor does [`Error::InsufficientResources`], whose server text names
+//! internal file paths.
+
+mod curation;
+mod load;
 
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
 
-pub use crate::mask::mask_secrets;
+use crate::codes::{Basin, Category};
+use crate::mask::mask_secrets;
+pub use curation::CurationError;
+pub use load::{Rejected, RowError};
 
 /// The database error a variant was made from, kept for `source()`.
 pub type DbError = diesel::result::Error;
 
 /// Everything that can go wrong in `hurricane_db`.
+///
+/// A variant made from a database error keeps it as its `source()` and its own message
+/// says only what the crate makes of it (and the server's DETAIL, which the database
+/// error's message leaves out): print the chain (`{:#}` with anyhow, or walk
+/// `source()`) to see both, each once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -39,36 +61,38 @@ pub enum Error {
     AlreadyExists(String),
 
     /// A UNIQUE or PRIMARY KEY constraint refused the row (23505).
-    #[error("duplicate key violates {constraint}: {message}")]
+    #[error("duplicate key violates {constraint}{}", paren(detail))]
     UniqueViolation {
         /// The constraint's name.
         constraint: String,
-        /// The server's message and detail.
-        message: String,
+        /// The server's DETAIL, e.g. `Key (fid)=(1) already exists.`
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A FOREIGN KEY constraint refused the row (23503).
-    #[error("foreign key {constraint} refused the row: {message}")]
+    #[error("foreign key {constraint} refused the row{}", paren(detail))]
     ForeignKeyViolation {
         /// The constraint's name.
         constraint: String,
-        /// The server's message and detail.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A value is not one of the codes of a reference table: the foreign key from
     /// `hurricanes.cat` to `categories` (or `basin` to `basins`) refused it (23503),
     /// e.g. a CAT of `Q9`. The caller's mistake, like [`Error::CheckViolation`]; a
-    /// service answers 422. `codes` lists the valid values when known ([`crate::Db`]'s
-    /// write methods fill it in with one read after the failed transaction; from
-    /// inside a transaction it stays empty and the message names the table to consult).
-    #[error("{}", unknown_code_message(column, value, table, codes))]
+    /// service answers 422. The message lists the valid values, in the order of
+    /// [`crate::Category::ALL`] or [`crate::Basin::ALL`], which know them.
+    #[error(
+        "{column} \"{value}\": expected one of {} (the {table} table)",
+        valid_codes(table)
+    )]
     UnknownCode {
         /// The refused column, e.g. `cat`.
         column: &'static str,
@@ -76,105 +100,110 @@ pub enum Error {
         value: String,
         /// The reference table that lists the valid values, e.g. `categories`.
         table: &'static str,
-        /// The valid values, in order; empty when not looked up.
-        codes: Vec<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A CHECK constraint refused the row: physically impossible values (23514).
-    #[error("check constraint {constraint} refused the row: {message}")]
+    #[error("check constraint {constraint} refused the row{}", paren(detail))]
     CheckViolation {
         /// The constraint's name.
         constraint: String,
-        /// The server's message and detail.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A NOT NULL column got no value (23502).
-    #[error("not-null constraint refused the row: {message}")]
+    #[error("not-null constraint refused the row{}", paren(detail))]
     NotNullViolation {
-        /// The server's message and detail.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// The database role lacks the privilege (42501), e.g. a writer's DELETE.
-    #[error("permission denied: {message}")]
+    /// Recognised by the server's English message text ("permission denied ...",
+    /// "must be owner of ..."): Diesel 2.3 gives no SQLSTATE (see the module docs).
+    #[error("{message}")]
     PermissionDenied {
-        /// The server's message.
+        /// `permission denied` when the server refused (its message is the source's),
+        /// else what this crate refused and why.
         message: String,
         /// The database error (absent when the check ran in this crate).
         #[source]
-        source: Option<DbError>,
+        source: Option<Box<DbError>>,
     },
 
     /// The server refused a value as malformed, too long or out of range (SQLSTATE
     /// class 22: invalid text representation, string data right truncation, numeric
     /// value out of range, character not in repertoire, ...): the caller's mistake.
-    #[error("invalid value: {message}")]
+    /// Recognised by the server's English message text, since Diesel 2.3 gives no
+    /// SQLSTATE for class 22 (see the module docs); under a translated `lc_messages`
+    /// these arrive as [`Error::Database`].
+    #[error("invalid value{}", paren(detail))]
     InvalidValue {
-        /// The server's message.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A write was attempted inside a READ ONLY transaction or on a standby (25006).
-    #[error("read-only transaction: {message}")]
+    #[error("read-only transaction")]
     ReadOnly {
-        /// The server's message.
-        message: String,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// The server aborted the transaction to resolve a conflict with a concurrent one:
     /// serialization failure (40001) or deadlock (40P01). Nothing was committed;
-    /// running the transaction again is the intended answer.
-    #[error("transaction conflict, safe to retry: {message}")]
+    /// running the transaction again is the intended answer. 40001 comes by code
+    /// (Diesel's kind); 40P01 by the server's English message "deadlock detected".
+    #[error("transaction conflict, safe to retry{}", paren(detail))]
     Conflict {
-        /// The server's message.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// The server lacks a resource to run the statement (SQLSTATE class 53,
     /// insufficient resources: disk full, out of memory, too many connections, a
     /// configured limit such as `temp_file_limit`). Not the caller's fault, and not
-    /// theirs to read about: the message says which resource only, never the server's
-    /// own text (it names internal file paths); that stays in `source` for logs.
+    /// theirs to read about: the message names the resource only. The server's own
+    /// text names internal file paths, so it is not this error's `source()` (which a
+    /// service or the command line prints); it stays in `server_error`, for logs.
+    /// Recognised by the server's English message text or hint: Diesel 2.3 gives no
+    /// SQLSTATE (see the module docs).
     #[error("database unavailable: the server is out of resources ({resource})")]
     InsufficientResources {
         /// Which resource, e.g. `disk full`.
         resource: &'static str,
-        /// The database error (the server's message, for logs).
-        #[source]
-        source: DbError,
+        /// The database error, for logs only (not the `source()`).
+        server_error: Box<DbError>,
     },
 
-    /// The server cancelled a statement that ran past `statement_timeout`
-    /// (SQLSTATE 57014).
+    /// The server cancelled a statement that ran past `statement_timeout` (SQLSTATE
+    /// 57014): the work was too heavy for the limit, not malformed. Recognised by the
+    /// server's English message ("canceling statement due to statement timeout"); the
+    /// source says it in the server's words.
     #[error(
         "statement cancelled after the server's statement_timeout \
-         (HURRICANE_DB_STATEMENT_TIMEOUT_MS sets it, in milliseconds): {message}"
+         (HURRICANE_DB_STATEMENT_TIMEOUT_MS sets it, in milliseconds)"
     )]
     StatementTimeout {
-        /// The server's message.
-        message: String,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// No pooled connection became free within the pool's checkout timeout.
@@ -187,7 +216,9 @@ pub enum Error {
     Connection(String),
 
     /// An open connection was lost before its transaction committed: nothing of the
-    /// transaction was written, and retrying it is safe.
+    /// transaction was written, and retrying it is safe. Recognised by Diesel's
+    /// closed-connection kind or by libpq's and the server's English messages (a
+    /// shutdown's 57P01 has no kind in Diesel 2.3).
     #[error("connection lost: {0}")]
     ConnectionLost(String),
 
@@ -200,9 +231,13 @@ pub enum Error {
     #[error("{0}")]
     SchemaNotCurrent(String),
 
-    /// Applying or reverting a migration failed.
-    #[error("migration failed: {0}")]
-    Migration(String),
+    /// Applying, reverting or listing a migration failed.
+    #[error("migration failed")]
+    Migration {
+        /// What diesel_migrations reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 
     /// Input from a caller, a file or the environment was not acceptable.
     #[error("invalid input: {0}")]
@@ -210,43 +245,51 @@ pub enum Error {
 
     /// A row from the database could not be decoded into its Rust type: the schema and
     /// this crate disagree. Not the caller's fault.
-    #[error("cannot decode a row: {message}")]
+    #[error("cannot decode a row")]
     Decode {
-        /// What failed to decode.
-        message: String,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
-    /// A curation was refused; the reason says which check failed.
-    #[error("curation refused: {0}")]
-    Curation(#[source] crate::curation::CurationError),
+    /// A value could not be encoded for the database: a value of a type this crate
+    /// cannot send. A bug, not the caller's input.
+    #[error("cannot encode a value for the database")]
+    Encode {
+        /// The database error.
+        #[source]
+        source: Box<DbError>,
+    },
+
+    /// A curation was refused; the source says which check failed.
+    #[error("curation refused")]
+    Curation(#[source] CurationError),
 
     /// A load found bad rows and wrote nothing; lists the first of them.
     #[error("{0}")]
-    Rejected(Box<crate::ingest::Rejected>),
+    Rejected(Box<Rejected>),
 
     /// Starting or stopping the private PostgreSQL cluster failed.
     #[error("{0}")]
     Cluster(String),
 
-    /// Any other database error, with the server's message.
-    #[error("database error: {message}")]
+    /// Any other database error.
+    #[error("{message}")]
     Database {
-        /// The server's message and detail.
+        /// `database error` and the server's DETAIL when the server refused (its
+        /// message is the source's), else the inconsistency this crate found.
         message: String,
         /// The database error (absent for inconsistencies this crate detected).
         #[source]
-        source: Option<DbError>,
+        source: Option<Box<DbError>>,
     },
 
     /// Drawing a picture failed (`plot` feature): a bug rather than bad input.
     #[error("drawing failed: {0}")]
     Render(String),
 
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written; the source says why.
+    #[error("{path}")]
     Io {
         /// The file.
         path: String,
@@ -254,6 +297,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// ` (detail)`, or nothing.
+fn paren(detail: &Option<String>) -> String {
+    detail
+        .as_deref()
+        .map_or_else(String::new, |d| format!(" ({d})"))
 }
 
 /// Crate-wide result alias.
@@ -291,102 +341,158 @@ impl Error {
     fn from_database(kind: DatabaseErrorKind, source: DbError) -> Self {
         let diesel::result::Error::DatabaseError(_, info) = &source else {
             return Error::Database {
-                message: source.to_string(),
-                source: Some(source),
+                message: "database error".into(),
+                source: Some(Box::new(source)),
             };
         };
         let info: &dyn DatabaseErrorInformation = info.as_ref();
-        let message = describe(info);
+        let detail = info.details().map(String::from);
         let constraint = info.constraint_name().unwrap_or("(unnamed)").to_string();
-        match kind {
-            DatabaseErrorKind::UniqueViolation => Error::UniqueViolation {
+        let primary = info.message();
+        if matches!(kind, DatabaseErrorKind::ClosedConnection)
+            || is_lost_connection_message(primary)
+        {
+            // libpq's own text may carry the URL: masked, and not kept as a source.
+            return Error::ConnectionLost(mask_secrets(&describe(info)));
+        }
+        let class = Class::of(kind, info);
+        let unknown = match class {
+            Class::ForeignKey => unknown_code(&constraint, info),
+            _ => None,
+        };
+        let source = Box::new(source);
+        match class {
+            Class::Unique => Error::UniqueViolation {
                 constraint,
-                message,
+                detail,
                 source,
             },
-            DatabaseErrorKind::ForeignKeyViolation => match unknown_code(&constraint, info) {
+            Class::ForeignKey => match unknown {
                 Some((column, value, table)) => Error::UnknownCode {
                     column,
                     value,
                     table,
-                    codes: Vec::new(),
                     source,
                 },
                 None => Error::ForeignKeyViolation {
                     constraint,
-                    message,
+                    detail,
                     source,
                 },
             },
-            DatabaseErrorKind::CheckViolation => Error::CheckViolation {
+            Class::Check => Error::CheckViolation {
                 constraint,
-                message,
+                detail,
                 source,
             },
-            DatabaseErrorKind::NotNullViolation => Error::NotNullViolation { message, source },
-            DatabaseErrorKind::ReadOnlyTransaction => Error::ReadOnly { message, source },
-            DatabaseErrorKind::SerializationFailure => Error::Conflict { message, source },
-            DatabaseErrorKind::ClosedConnection => Error::ConnectionLost(mask_secrets(&message)),
-            _ if is_lost_connection_message(info.message()) => {
-                Error::ConnectionLost(mask_secrets(&message))
-            }
-            _ if insufficient_resource(info).is_some() => Error::InsufficientResources {
-                resource: insufficient_resource(info).unwrap_or("insufficient resources"),
-                source,
+            Class::NotNull => Error::NotNullViolation { detail, source },
+            Class::ReadOnly => Error::ReadOnly { source },
+            Class::Conflict => Error::Conflict { detail, source },
+            Class::Resources(resource) => Error::InsufficientResources {
+                resource,
+                server_error: source,
             },
-            _ if info
-                .message()
-                .starts_with("canceling statement due to statement timeout") =>
-            {
-                Error::StatementTimeout { message, source }
-            }
-            _ if info.message().starts_with("deadlock detected") => {
-                Error::Conflict { message, source }
-            }
-            _ if is_data_exception(info.message()) => Error::InvalidValue { message, source },
-            _ if is_permission_denied(info.message()) => Error::PermissionDenied {
-                message,
+            Class::Timeout => Error::StatementTimeout { source },
+            Class::Data => Error::InvalidValue { detail, source },
+            Class::Privilege => Error::PermissionDenied {
+                message: format!("permission denied{}", paren(&detail)),
                 source: Some(source),
             },
-            _ => Error::Database {
-                message,
+            Class::Other => Error::Database {
+                message: format!("database error{}", paren(&detail)),
                 source: Some(source),
             },
         }
     }
 }
 
+/// What a server error is, from Diesel's kind or (for the SQLSTATEs Diesel has no kind
+/// for) the server's primary message.
+enum Class {
+    Unique,
+    ForeignKey,
+    Check,
+    NotNull,
+    ReadOnly,
+    Conflict,
+    /// SQLSTATE class 53, and which resource ran out.
+    Resources(&'static str),
+    /// 57014, a statement past `statement_timeout`.
+    Timeout,
+    Data,
+    Privilege,
+    Other,
+}
+
+impl Class {
+    fn of(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformation) -> Class {
+        let primary = info.message();
+        match kind {
+            DatabaseErrorKind::UniqueViolation => Class::Unique,
+            DatabaseErrorKind::ForeignKeyViolation => Class::ForeignKey,
+            DatabaseErrorKind::CheckViolation => Class::Check,
+            DatabaseErrorKind::NotNullViolation => Class::NotNull,
+            DatabaseErrorKind::ReadOnlyTransaction => Class::ReadOnly,
+            DatabaseErrorKind::SerializationFailure => Class::Conflict,
+            _ if insufficient_resource(info).is_some() => {
+                Class::Resources(insufficient_resource(info).unwrap_or("insufficient resources"))
+            }
+            _ if primary.starts_with("canceling statement due to statement timeout") => {
+                Class::Timeout
+            }
+            _ if primary.starts_with("deadlock detected") => Class::Conflict,
+            _ if is_data_exception(primary) => Class::Data,
+            _ if is_permission_denied(primary) => Class::Privilege,
+            _ => Class::Other,
+        }
+    }
+}
+
 /// Foreign keys from a column to a reference table of codes (migration 000006):
 /// constraint, column, reference table.
-const REFERENCE_KEYS: &[(&str, &str, &str)] = &[
-    ("hurricanes_cat_fkey", "cat", "categories"),
-    ("hurricanes_basin_fkey", "basin", "basins"),
-    ("storms_peak_cat_fkey", "peak_cat", "categories"),
-    ("storms_basin_fkey", "basin", "basins"),
+const REFERENCE_KEYS: [(&str, &str, Reference); 4] = [
+    ("hurricanes_cat_fkey", "cat", Reference::Categories),
+    ("hurricanes_basin_fkey", "basin", Reference::Basins),
+    ("storms_peak_cat_fkey", "peak_cat", Reference::Categories),
+    ("storms_basin_fkey", "basin", Reference::Basins),
 ];
 
-/// (column, value, table) when a reference key refused a row: the value comes from
-/// the server's detail, `Key (cat)=(Q9) is not present in table "categories".`
+#[derive(Clone, Copy)]
+enum Reference {
+    Categories,
+    Basins,
+}
+
+impl Reference {
+    fn table(self) -> &'static str {
+        match self {
+            Reference::Categories => Category::TABLE,
+            Reference::Basins => Basin::TABLE,
+        }
+    }
+}
+
+/// `TD, TS, ...`: the values of reference table `table`, as the crate's enums list them.
+fn valid_codes(table: &str) -> String {
+    let codes: Vec<&str> = if table == Basin::TABLE {
+        Basin::names().collect()
+    } else {
+        Category::codes().collect()
+    };
+    codes.join(", ")
+}
+
+/// (column, value, table) when a reference key refused a row: the value comes
+/// from the server's detail, `Key (cat)=(Q9) is not present in table "categories".`
 fn unknown_code(
     constraint: &str,
     info: &dyn DatabaseErrorInformation,
 ) -> Option<(&'static str, String, &'static str)> {
-    let &(_, column, table) = REFERENCE_KEYS.iter().find(|(c, _, _)| *c == constraint)?;
+    let &(_, column, reference) = REFERENCE_KEYS.iter().find(|(c, _, _)| *c == constraint)?;
     let detail = info.details()?;
     let rest = detail.strip_prefix(&format!("Key ({column})=("))?;
     let value = &rest[..rest.rfind(") is not present")?];
-    Some((column, value.to_string(), table))
-}
-
-fn unknown_code_message(column: &str, value: &str, table: &str, codes: &[String]) -> String {
-    if codes.is_empty() {
-        format!("{column} \"{value}\": not a value of the {table} table (SELECT * FROM {table} lists them)")
-    } else {
-        format!(
-            "{column} \"{value}\": expected one of {} (the {table} table)",
-            codes.join(", ")
-        )
-    }
+    Some((column, value.to_string(), reference.table()))
 }
 
 /// The resource a SQLSTATE class 53 error ran out of, by the server's primary message
@@ -431,9 +537,10 @@ fn is_data_exception(message: &str) -> bool {
         "invalid input value",
         "value too long for type",
         "numeric field overflow",
-        "is out of range",
-        "out of range for type",
-        "field value out of range",
+        // "timestamp out of range" (22008), "integer out of range" (22003), "value
+        // \"x\" is out of range for type ..." (22003), "array subscript out of
+        // range" (2202E), "date/time field value out of range" (22008).
+        " out of range",
         "invalid byte sequence for encoding",
         "has no equivalent in encoding",
         "division by zero",
@@ -442,7 +549,6 @@ fn is_data_exception(message: &str) -> bool {
         "null character not permitted",
         "unterminated",
         "invalid time zone",
-        "date/time field value out of range",
     ];
     CLASS_22.iter().any(|m| message.contains(m))
 }
@@ -471,7 +577,7 @@ fn is_lost_connection_message(message: &str) -> bool {
 
 /// Whether a Diesel error means the connection itself is unusable (as opposed to a
 /// statement the server refused): the pool then discards the connection.
-pub fn is_connection_failure(err: &diesel::result::Error) -> bool {
+pub(crate) fn is_connection_failure(err: &diesel::result::Error) -> bool {
     match err {
         diesel::result::Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
         diesel::result::Error::DatabaseError(_, info) => is_lost_connection_message(info.message()),
@@ -497,13 +603,14 @@ impl From<diesel::result::Error> for Error {
                 Error::ConnectionLost("the connection's transaction state is broken".into())
             }
             D::DeserializationError(_) => Error::Decode {
-                message: err.to_string(),
-                source: err,
+                source: Box::new(err),
             },
-            D::SerializationError(ref e) => Error::InvalidInput(e.to_string()),
+            D::SerializationError(_) => Error::Encode {
+                source: Box::new(err),
+            },
             other => Error::Database {
-                message: other.to_string(),
-                source: Some(other),
+                message: "database error".into(),
+                source: Some(Box::new(other)),
             },
         }
     }

@@ -1,6 +1,6 @@
 //! Reads on streaming standbys.
 //!
-//! `HURRICANE_DB_READ_URLS` (or [`crate::DbOptions::read_urls`]) lists standbys; each
+//! `HURRICANE_DB_READ_URLS` (or [`crate::DbBuilder::read_urls`]) lists standbys; each
 //! gets its own pool. A read goes to "its" standby (threads keep their affinity, as
 //! in the pool), and a standby that fails to connect is skipped for a few seconds.
 //! With none left, reads run on the primary in a READ ONLY transaction. Writes,
@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::pool::{ConnPool, PooledConn};
+use super::wal::Lsn;
 use crate::error::Error;
-use crate::pool::{ConnPool, PooledConn};
-use crate::session::Lsn;
 
 /// How long a standby that failed to connect is left alone.
 pub const SKIP_FOR: Duration = Duration::from_secs(5);
@@ -109,7 +109,7 @@ impl Replicas {
         if n == 0 {
             return None;
         }
-        let first = crate::pool::thread_slot() % n;
+        let first = super::pool::thread_slot() % n;
         (0..n)
             .map(|k| &self.list[(first + k) % n])
             .filter(|r| !r.skipped())
@@ -123,7 +123,7 @@ impl Replicas {
         if n == 0 {
             return None;
         }
-        let first = crate::pool::thread_slot() % n;
+        let first = super::pool::thread_slot() % n;
         for k in 0..n {
             let replica = &self.list[(first + k) % n];
             if replica.skipped() {
