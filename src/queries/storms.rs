@@ -34,7 +34,7 @@ pub struct StormFilter {
 
 impl StormFilter {
     /// Checks what can be checked without the database (page size, years, basins,
-    /// the name pattern), before a connection is taken; [`storms`] calls it too.
+    /// the name pattern), before a connection is taken; [`storms()`] calls it too.
     pub fn validate(&self) -> Result<()> {
         page_size(self.limit)?;
         check_range("year", &self.year_from, &self.year_to)?;
