@@ -29,7 +29,7 @@ const SECRET_KEYS: [&str; 3] = ["sslpassword", "pgpassword", "password"];
 ///   parameters (`?password=x&...`, value up to the next `&` or whitespace).
 ///
 /// ```
-/// use hurricane_db::mask::mask_secrets;
+/// use hurricane_db::mask_secrets;
 /// assert_eq!(
 ///     mask_secrets("postgres://writer:s3cret@db:5432/ihw?sslmode=require"),
 ///     "postgres://writer:***@db:5432/ihw?sslmode=require"
