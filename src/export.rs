@@ -2,8 +2,18 @@
 //!
 //! Both stream: rows are read in keyset pages of [`PAGE_ROWS`] (never the whole
 //! table), formatted and written before the next page is read, so memory stays flat
-//! for any size. One page is one short read query; the pages together are not one
-//! snapshot (an export during a load may see part of it).
+//! for any size.
+//!
+//! **One snapshot.** Every page, and the storm counts, are read in one REPEATABLE
+//! READ transaction, so the file is the database as of one moment: a load or an edit
+//! that commits while an export runs is either wholly in the file (committed before
+//! the export's first read) or not at all. Called on a connection outside a
+//! transaction, an export opens its own (REPEATABLE READ, READ ONLY). Inside the
+//! caller's transaction it uses that transaction's snapshot: at REPEATABLE READ or
+//! SERIALIZABLE as it is; at READ COMMITTED (e.g. [`crate::Db::read`]) it first makes
+//! the transaction REPEATABLE READ, which PostgreSQL allows only before its first
+//! query, so an export in a READ COMMITTED transaction that has already read fails
+//! ([`Error::InvalidInput`]) instead of writing pages of different moments.
 //!
 //! **HURDAT2** (`export_hurdat2`): storms in BTID order, each a header line
 //! (`AL122005,            KATRINA,     34,`) and its observations in time order, in
@@ -13,7 +23,10 @@
 //! Positions are written with as many decimals as they need, at least one (NOAA
 //! writes one). Only storms with an ATCF id (loaded from HURDAT2) are written; others
 //! are counted as skipped. The radius of maximum wind (21st field) is written only for
-//! storms that have one. Exporting what was loaded from a NOAA file gives the file
+//! storms that have one. The status written is the one of the observation's category
+//! ([`Category::hurdat2_status`]: `HU` for `H1`..`H5`, `EX` for `E`,
+//! ...), never one that contradicts it; the database keeps a stored status equal to it
+//! (migration 000010). Exporting what was loaded from a NOAA file gives the file
 //! back line for line, except GENEVIEVE 2014's misaligned `HU ,23.1N, 177.0E`, written
 //! aligned (`  HU, 23.1N, 177.0E`).
 //!
@@ -26,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use bigdecimal::{BigDecimal, Signed};
 use chrono::{DateTime, Datelike, Timelike, Utc};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -120,8 +134,59 @@ fn io(e: std::io::Error) -> Error {
     Error::io("export output", e)
 }
 
-/// Writes the selected storms as HURDAT2 text to `out` (see the module docs).
+#[derive(QueryableByName)]
+struct Isolation {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    transaction_isolation: String,
+}
+
+/// Runs `f` in one snapshot (see the module docs): its own REPEATABLE READ READ ONLY
+/// transaction, or the caller's transaction made (or found) REPEATABLE READ.
+fn in_one_snapshot<T>(
+    conn: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
+    if depth.is_none() {
+        return conn
+            .build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run(f);
+    }
+    // SHOW takes no snapshot (PostgreSQL lets SET and SHOW run before the first query
+    // of a REPEATABLE READ transaction), so the SET below may still follow it.
+    let level: Isolation = diesel::sql_query("SHOW transaction_isolation").get_result(conn)?;
+    if !matches!(
+        level.transaction_isolation.as_str(),
+        "repeatable read" | "serializable"
+    ) {
+        diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(conn)
+            .map_err(|e| {
+                Error::InvalidInput(format!(
+                    "an export reads one snapshot: run it outside a transaction, first in one, \
+                     or in a REPEATABLE READ or SERIALIZABLE transaction; this {} transaction \
+                     cannot become REPEATABLE READ ({e})",
+                    level.transaction_isolation.to_uppercase()
+                ))
+            })?;
+    }
+    f(conn)
+}
+
+/// Writes the selected storms as HURDAT2 text to `out`, from one snapshot (see the
+/// module docs).
 pub fn export_hurdat2(
+    conn: &mut PgConnection,
+    f: &ExportFilter,
+    out: &mut dyn Write,
+) -> Result<ExportSummary> {
+    check(f)?;
+    in_one_snapshot(conn, |conn| hurdat2_pages(conn, f, out))
+}
+
+fn hurdat2_pages(
     conn: &mut PgConnection,
     f: &ExportFilter,
     out: &mut dyn Write,
@@ -134,7 +199,6 @@ pub fn export_hurdat2(
         ..ExportSummary::default()
     };
     // Storms without ATCF id are not written: count them.
-    check(f)?;
     let skipped = storm_filter!(s::storms.filter(s::atcf_id.is_null()).into_boxed(), f);
     summary.skipped_storms = skipped.count().get_result::<i64>(conn)? as u64;
     let mut last: Option<(i16, DateTime<Utc>, i32)> = None;
@@ -178,7 +242,7 @@ pub fn export_hurdat2(
                 let id = x.atcf_id.as_deref().unwrap_or("");
                 let _ = write!(buf, "{id},{name:>19},{count:>7},\r\n");
             }
-            hurdat2_line(o, x, &mut buf);
+            hurdat2_line(o, x, &mut buf)?;
             summary.rows += 1;
         }
         out.write_all(&buf).map_err(io)?;
@@ -207,15 +271,22 @@ fn degrees(d: &BigDecimal) -> String {
     }
 }
 
-fn status_of(o: &Hurricane, x: &Hurdat2Fields) -> String {
-    if let Some(s) = &x.status {
-        return s.clone();
+/// The status of the observation's category ([`Category::hurdat2_status`]); the
+/// stored status only for a code the enum does not know (the database keeps status
+/// and category paired, migration 000010).
+fn status_of(o: &Hurricane, x: &Hurdat2Fields) -> Result<String> {
+    match (Category::from_code(&o.cat), x.status.as_deref()) {
+        (Some(c), _) => Ok(c.hurdat2_status().to_string()),
+        (None, Some(stored)) => Ok(stored.to_string()),
+        (None, None) => Err(Error::InvalidInput(format!(
+            "FID {}: category {:?} has no HURDAT2 status, so the observation cannot be \
+             written as HURDAT2 (export it with --format ihw)",
+            o.fid, o.cat
+        ))),
     }
-    // A row loaded from the IHW CSV has no status: its category's HURDAT2 status.
-    Category::from_code(&o.cat).map_or_else(|| o.cat.clone(), |c| c.hurdat2_status().into())
 }
 
-fn hurdat2_line(o: &Hurricane, x: &Hurdat2Fields, buf: &mut Vec<u8>) {
+fn hurdat2_line(o: &Hurricane, x: &Hurdat2Fields, buf: &mut Vec<u8>) -> Result<()> {
     let t = o.timestamp;
     // 0.0 of longitude is written W, as NOAA does (the Atlantic file has two).
     let lat = format!(
@@ -237,7 +308,7 @@ fn hurdat2_line(o: &Hurricane, x: &Hurdat2Fields, buf: &mut Vec<u8>) {
         t.day(),
         t.hour(),
         t.minute(),
-        status_of(o, x),
+        status_of(o, x)?,
         o.wind_kts,
         o.pressure.unwrap_or(-999),
     );
@@ -252,10 +323,21 @@ fn hurdat2_line(o: &Hurricane, x: &Hurdat2Fields, buf: &mut Vec<u8>) {
         let _ = write!(buf, " {rmw:>4},");
     }
     buf.extend_from_slice(b"\r\n");
+    Ok(())
 }
 
-/// Writes the selected storms' rows as the IHW CSV (header first, FID order).
+/// Writes the selected storms' rows as the IHW CSV (header first, FID order), from one
+/// snapshot (see the module docs).
 pub fn export_ihw(
+    conn: &mut PgConnection,
+    f: &ExportFilter,
+    out: &mut dyn Write,
+) -> Result<ExportSummary> {
+    check(f)?;
+    in_one_snapshot(conn, |conn| ihw_pages(conn, f, out))
+}
+
+fn ihw_pages(
     conn: &mut PgConnection,
     f: &ExportFilter,
     out: &mut dyn Write,
@@ -267,7 +349,6 @@ pub fn export_ihw(
         format: "ihw",
         ..ExportSummary::default()
     };
-    check(f)?;
     summary.storms = storm_filter!(s::storms.into_boxed(), f)
         .count()
         .get_result::<i64>(conn)? as u64;

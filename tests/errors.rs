@@ -274,3 +274,55 @@ fn error_chains_print_each_text_once() {
     );
     assert!(std::mem::size_of::<Error>() <= 64);
 }
+
+/// SQLSTATE class 22 from a real server: values that pass every client-side check
+/// and that the server refuses. Diesel 2.3 passes no SQLSTATE for these, so the
+/// mapping reads the server's (English) message; this shows it does, end to end.
+#[test]
+fn values_the_server_refuses_as_data_exceptions_are_invalid_value() {
+    use chrono::TimeZone;
+    let t = TestDb::new();
+    // Year 5000 BC: chrono and `NewHurricane::validate` accept it; PostgreSQL's
+    // timestamptz starts at 4713 BC (22008 datetime_field_overflow).
+    let mut ancient = sample_observation(1);
+    ancient.timestamp = chrono::Utc
+        .with_ymd_and_hms(-5000, 8, 24, 9, 0, 0)
+        .single()
+        .unwrap();
+    ancient.validate().expect("passes the client-side checks");
+    let err = t.db.insert_observation("class22", &ancient).unwrap_err();
+    println!("insert of a 5000 BC observation: {err:?}: {}", chain(&err));
+    assert!(matches!(err, Error::InvalidValue { .. }), "{err:?}");
+    assert!(
+        chain(&err).contains("timestamp out of range"),
+        "{}",
+        chain(&err)
+    );
+    assert!(!err.is_retryable() && !err.is_unavailable());
+    assert!(err.source().is_some(), "the Diesel error is kept");
+
+    // 22P02 invalid_text_representation and 22003 numeric_value_out_of_range, from
+    // values the server parses itself.
+    for (sql, words) in [
+        (
+            "SELECT 'twelve'::int AS n",
+            "invalid input syntax for type integer",
+        ),
+        (
+            "SELECT (2147483647 + n)::int AS n FROM (SELECT 1 AS n) s",
+            "integer out of range",
+        ),
+    ] {
+        let err =
+            t.db.read(|conn| Ok::<_, Error>(diesel::sql_query(sql).execute(conn)?))
+                .unwrap_err();
+        println!("{sql}: {}", chain(&err));
+        assert!(matches!(err, Error::InvalidValue { .. }), "{sql}: {err:?}");
+        assert!(chain(&err).contains(words), "{}", chain(&err));
+    }
+    // Nothing was written.
+    let n: i64 =
+        t.db.read(|conn| Ok::<_, Error>(hurricanes::table.count().get_result(conn)?))
+            .unwrap();
+    assert_eq!(n, 0);
+}

@@ -22,6 +22,19 @@ fn routed_db(topo: &Topology) -> Db {
         .unwrap()
 }
 
+/// The port of the server `conn` is on (unix sockets: `inet_server_port()` is NULL).
+fn port(conn: &mut PgConnection) -> Result<i32, Error> {
+    Ok(
+        diesel::select(diesel::dsl::sql::<Integer>("current_setting('port')::int"))
+            .get_result(conn)?,
+    )
+}
+
+/// Observation `fid`'s wind, and the port of the server that answered.
+fn wind_and_port(conn: &mut PgConnection, fid: i32) -> Result<(Option<i16>, i32), Error> {
+    Ok((wind(conn, fid)?, port(conn)?))
+}
+
 fn wind(conn: &mut PgConnection, fid: i32) -> Result<Option<i16>, Error> {
     Ok(hurricanes::table
         .find(fid)
@@ -45,26 +58,41 @@ fn reads_go_to_standbys_and_writes_to_the_primary() {
     println!("db.read on a standby: {read}; db.read_one on a standby: {one}; db.transaction on a standby: {write}");
     assert!(read && one, "reads ran where pg_is_in_recovery() is true");
     assert!(!write, "writes ran on the primary");
-    // Two threads find two different standbys (thread affinity spreads them).
-    let ports: Vec<i32> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..2)
+    // Plain reads spread over both standbys: each thread keeps its own, and threads
+    // take them in turn. Four threads, 25 reads each, every read naming its server.
+    let standby_ports: Vec<i32> = topo.standbys.iter().map(|s| i32::from(s.port())).collect();
+    let per_thread: Vec<Vec<i32>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
             .map(|_| {
                 s.spawn(|| {
-                    db.read(|c| {
-                        Ok::<_, Error>(
-                            diesel::select(diesel::dsl::sql::<Integer>(
-                                "current_setting('port')::int",
-                            ))
-                            .get_result(c)?,
-                        )
-                    })
-                    .unwrap()
+                    (0..25)
+                        .map(|_| db.read(port).unwrap())
+                        .collect::<Vec<i32>>()
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    println!("two threads read on ports {ports:?}");
+    let on = |p: i32| per_thread.iter().flatten().filter(|x| **x == p).count();
+    let (first, second) = (on(standby_ports[0]), on(standby_ports[1]));
+    println!(
+        "plain reads, 4 threads x 25: standby 1 (port {}) answered {first}, standby 2 (port {}) \
+         answered {second}, the primary {}",
+        standby_ports[0],
+        standby_ports[1],
+        on(i32::from(topo.primary.port()))
+    );
+    assert_eq!(first + second, 100, "every plain read ran on a standby");
+    assert!(
+        first >= 25 && second >= 25,
+        "both standbys answer plain reads: {first} and {second}"
+    );
+    for reads in &per_thread {
+        assert!(
+            reads.iter().all(|p| *p == reads[0]),
+            "a thread keeps its standby: {reads:?}"
+        );
+    }
 
     // With every standby gone, reads fall back to the primary, READ ONLY.
     for s in &topo.standbys {
@@ -98,10 +126,14 @@ fn a_session_reads_its_own_writes_and_plain_reads_miss_some() {
         .unwrap();
     topo.wait_replayed(Duration::from_secs(5)).unwrap();
 
+    let standby_ports: Vec<i32> = topo.standbys.iter().map(|s| i32::from(s.port())).collect();
+    let primary_port = i32::from(topo.primary.port());
     let rounds = 500;
     let mut session = db.session();
     let mut session_misses = 0;
     let mut plain_misses = 0;
+    let mut session_on_standby = 0;
+    let mut session_on_primary = 0;
     for i in 0..rounds {
         let w = (i % 150) as i16;
         session
@@ -112,8 +144,14 @@ fn a_session_reads_its_own_writes_and_plain_reads_miss_some() {
                 Ok::<_, Error>(())
             })
             .unwrap();
-        if session.read(|c| wind(c, 1)).unwrap() != Some(w) {
+        let (seen, server) = session.read(|c| wind_and_port(c, 1)).unwrap();
+        if seen != Some(w) {
             session_misses += 1;
+        }
+        if standby_ports.contains(&server) {
+            session_on_standby += 1;
+        } else if server == primary_port {
+            session_on_primary += 1;
         }
         let w2 = ((i + 7) % 150) as i16;
         db.transaction(|c| {
@@ -128,11 +166,49 @@ fn a_session_reads_its_own_writes_and_plain_reads_miss_some() {
         }
     }
     println!(
-        "read-your-writes: session {session_misses} misses of {rounds}; plain db.read right after a \
-         write {plain_misses} misses of {rounds} ({:.0}%)",
+        "read-your-writes: session {session_misses} misses of {rounds}, its reads answered by a \
+         standby {session_on_standby} times and by the primary {session_on_primary}; plain \
+         db.read right after a write {plain_misses} misses of {rounds} ({:.0}%)",
         plain_misses as f64 * 100.0 / rounds as f64
     );
     assert_eq!(session_misses, 0);
+    assert_eq!(session_on_standby + session_on_primary, rounds);
+    // A standby replays a commit in about a millisecond and a session read waits up
+    // to 200 ms for it: most session reads run there (not all on the primary).
+    assert!(
+        session_on_standby * 2 > rounds,
+        "session reads on a standby: {session_on_standby} of {rounds}"
+    );
+
+    // With the standbys caught up before the read, every session read runs on one.
+    let mut caught_up = Vec::new();
+    for w in 0..20i16 {
+        session
+            .transaction(|c| {
+                diesel::update(hurricanes::table.find(1))
+                    .set(hurricanes::wind_kts.eq(w))
+                    .execute(c)?;
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+        topo.wait_replayed(Duration::from_secs(5)).unwrap();
+        let (seen, server) = session.read(|c| wind_and_port(c, 1)).unwrap();
+        assert_eq!(seen, Some(w));
+        caught_up.push(server);
+    }
+    let mut by_port = std::collections::BTreeMap::<i32, usize>::new();
+    for p in &caught_up {
+        *by_port.entry(*p).or_default() += 1;
+    }
+    println!(
+        "session reads after the standbys caught up: {} reads, by server port {by_port:?} \
+         (standbys {standby_ports:?}, primary {primary_port})",
+        caught_up.len()
+    );
+    assert!(
+        caught_up.iter().all(|p| standby_ports.contains(p)),
+        "a caught-up standby serves session reads: {caught_up:?} (standbys {standby_ports:?})"
+    );
 
     // The token carries the position to another request.
     let token = session.token().expect("the session wrote");
@@ -164,15 +240,21 @@ fn with_replay_paused_a_session_read_falls_back_to_the_primary_within_the_bound(
         })
         .unwrap();
     let started = Instant::now();
-    let seen = session.read(|c| wind(c, 1)).unwrap();
+    let (seen, server) = session.read(|c| wind_and_port(c, 1)).unwrap();
     let took = started.elapsed();
     let stale = db.read(|c| wind(c, 1)).unwrap();
     println!(
-        "replay paused: session read saw {seen:?} in {:.0} ms (bound 200 ms + one round trip); a plain \
-         read on a standby saw {stale:?}",
-        took.as_secs_f64() * 1e3
+        "replay paused: session read saw {seen:?} in {:.0} ms (bound 200 ms + one round trip) on \
+         port {server} (the primary is {}); a plain read on a standby saw {stale:?}",
+        took.as_secs_f64() * 1e3,
+        topo.primary.port()
     );
     assert_eq!(seen, Some(77));
+    assert_eq!(
+        server,
+        i32::from(topo.primary.port()),
+        "fell back to the primary"
+    );
     assert_eq!(stale, Some(145), "the standbys really are behind");
     assert!(took < Duration::from_millis(1_000), "{took:?}");
     for s in &topo.standbys {

@@ -356,6 +356,31 @@ fn verify_full_connects_and_refuses_other_ca_and_wrong_host() {
     drop(db);
 
     // Nor has the server logged the password (the refused attempts never sent it).
-    let log = fs::read_to_string(cluster().dir().join("server.log")).unwrap_or_default();
+    // The log must exist and be this server's log of this test: it shows the reload
+    // that turned ssl on and a handshake the client refused.
+    let path = cluster().dir().join("server.log");
+    let log = fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the server log {}: {e}", path.display()));
+    let handshakes: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("could not accept SSL connection"))
+        .collect();
+    println!(
+        "server log: {} lines, {} refused handshakes, e.g. {:?}",
+        log.lines().count(),
+        handshakes.len(),
+        handshakes.first()
+    );
+    assert!(
+        log.contains("parameter \"ssl\" changed to \"on\""),
+        "{} is not the log of this test's server",
+        path.display()
+    );
+    // The certificate from another CA is refused inside the handshake, which the
+    // server logs; the wrong host name is refused by libpq after it.
+    assert!(
+        handshakes.iter().any(|l| l.contains("unknown ca")),
+        "the server saw the handshake refused for the other CA: {handshakes:?}"
+    );
     assert!(!log.contains(PASSWORD), "the server log holds the password");
 }

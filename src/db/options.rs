@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::config;
 use crate::error::{Error, Result};
+use crate::mask::mask_secrets;
 
 use super::Db;
 
@@ -43,14 +44,16 @@ pub struct DbBuilder {
     /// Diesel's prepared-statement cache (`HURRICANE_DB_STATEMENT_CACHE=off` turns it
     /// off). Off is needed behind PgBouncer in transaction mode.
     pub statement_cache: bool,
-    /// Streaming standbys for reads (`HURRICANE_DB_READ_URLS`, separated by
-    /// whitespace; an entry may be a multi-host URL). Empty: everything on the writer.
+    /// Streaming standbys for reads (`HURRICANE_DB_READ_URLS`: `postgresql://` URLs
+    /// separated by whitespace; an entry may be a multi-host URL, hosts separated by
+    /// commas). Empty: everything on the writer.
     pub read_urls: Vec<String>,
     /// Connections per standby pool (`HURRICANE_DB_READ_POOL_SIZE`, default: as
     /// `pool_size`).
     pub read_pool_size: Option<u32>,
     /// How long a [`crate::Session`] read waits for a standby to replay the session's last
-    /// commit before it reads on the primary (`HURRICANE_DB_RYW_WAIT_MS`, default 200).
+    /// commit before it reads on the primary (`HURRICANE_DB_RYW_WAIT_MS`, 0 to 60000,
+    /// default 200).
     pub ryw_wait: Duration,
 }
 
@@ -110,7 +113,7 @@ impl DbBuilder {
             options.statement_timeout = (ms > 0).then(|| Duration::from_millis(ms));
         }
         if let Some(urls) = config::var("HURRICANE_DB_READ_URLS")? {
-            options.read_urls = urls.split_whitespace().map(String::from).collect();
+            options.read_urls = read_urls(&urls)?;
         }
         if let Some(n) = config::number("HURRICANE_DB_READ_POOL_SIZE")? {
             if n == 0 || n > 10_000 {
@@ -121,6 +124,13 @@ impl DbBuilder {
             options.read_pool_size = Some(n as u32);
         }
         if let Some(ms) = config::number("HURRICANE_DB_RYW_WAIT_MS")? {
+            // Every session read may wait this long: past a minute is a typo (seconds
+            // given as milliseconds, a stray digit), not a choice.
+            if ms > MAX_RYW_WAIT_MS {
+                return Err(Error::InvalidInput(format!(
+                    "HURRICANE_DB_RYW_WAIT_MS \"{ms}\": expected 0 to {MAX_RYW_WAIT_MS}"
+                )));
+            }
             options.ryw_wait = Duration::from_millis(ms);
         }
         if let Some(value) = config::var("HURRICANE_DB_STATEMENT_CACHE")? {
@@ -196,6 +206,36 @@ impl DbBuilder {
         self.statement_cache = on;
         self
     }
+}
+
+/// Longest `HURRICANE_DB_RYW_WAIT_MS` accepted (one minute).
+const MAX_RYW_WAIT_MS: u64 = 60_000;
+
+/// The entries of `HURRICANE_DB_READ_URLS`: URLs separated by whitespace, each
+/// `postgresql://` or `postgres://` (and so free of spaces; an entry may list several
+/// hosts with commas). A `key=value` conninfo cannot be told apart from the separator,
+/// and a bare `host:port` would be read by libpq as a broken conninfo: both are
+/// refused here, naming the variable and the entry (masked), rather than skipped as
+/// an unreachable standby.
+fn read_urls(value: &str) -> Result<Vec<String>> {
+    value
+        .split_whitespace()
+        .enumerate()
+        .map(|(i, entry)| {
+            let lower = entry.to_ascii_lowercase();
+            if lower.starts_with("postgresql://") || lower.starts_with("postgres://") {
+                Ok(entry.to_string())
+            } else {
+                Err(Error::InvalidInput(format!(
+                    "HURRICANE_DB_READ_URLS entry {} \"{}\": expected a postgresql:// URL \
+                     (entries are separated by whitespace; one entry may list hosts \
+                     separated by commas)",
+                    i + 1,
+                    mask_secrets(entry)
+                )))
+            }
+        })
+        .collect()
 }
 
 /// Where the database is: `DATABASE_URL` from the environment or `./.env`, or `None`.

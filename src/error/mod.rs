@@ -6,15 +6,23 @@
 //! running the same transaction again is safe and may succeed.
 //!
 //! PostgreSQL failures arrive from Diesel as a `DatabaseErrorKind` plus the server's
-//! message; Diesel 2.3 does not pass the SQLSTATE on. The codes Diesel has a kind for
-//! (23xxx constraints, 25006 read-only, 40001 serialization, 08xxx connection) map
-//! exactly. The others are recognised by the server's primary message text:
-//! 42501 insufficient_privilege ("permission denied for ...", "must be owner of ..."),
-//! class 22 data exceptions ("invalid input syntax", "value too long for type", ...),
-//! 40P01 deadlock ("deadlock detected") and libpq's own connection-loss messages.
-//! That relies on the server sending English messages (`lc_messages = 'C'` or an
-//! English locale, the default of most installations and of our private clusters);
-//! with a translated `lc_messages` those few fall back to [`Error::Database`].
+//! message. Diesel 2.3 (the version in use) passes no SQLSTATE on: its
+//! `DatabaseErrorInformation` has message, details, hint, table, column, constraint
+//! and position, and the code only reaches us as a kind (an accessor for the code is
+//! proposed upstream, diesel-rs/diesel#5232, in no release). So:
+//! - By code, through the kind: 23505 unique, 23503 foreign key, 23514 check, 23502
+//!   not null, 25006 read-only, 40001 serialization, class 08 connection.
+//! - By the server's English primary message: 42501 insufficient_privilege
+//!   ("permission denied for ...", "must be owner of ..."), class 22 data exceptions
+//!   ("invalid input syntax", "value too long for type", "... out of range", ...),
+//!   40P01 deadlock ("deadlock detected"), 57P01/57P02/57P03 and libpq's own
+//!   connection-loss messages (libpq's carry no SQLSTATE at all). Each variant made
+//!   this way says so in its documentation.
+//!
+//! The text match relies on the server sending English messages (`lc_messages = 'C'`
+//! or an English locale, the default of most installations and of our private
+//! clusters); with a translated `lc_messages` those errors fall back to
+//! [`Error::Database`] (and a lost connection is then not recognised as one).
 //! Variants made from a database error keep it as their `source()`; connection
 //! errors do not, because libpq's raw text may carry the password (their message is
 //! masked instead).
@@ -117,6 +125,8 @@ pub enum Error {
     },
 
     /// The database role lacks the privilege (42501), e.g. a writer's DELETE.
+    /// Recognised by the server's English message text ("permission denied ...",
+    /// "must be owner of ..."): Diesel 2.3 gives no SQLSTATE (see the module docs).
     #[error("{message}")]
     PermissionDenied {
         /// `permission denied` when the server refused (its message is the source's),
@@ -130,6 +140,9 @@ pub enum Error {
     /// The server refused a value as malformed, too long or out of range (SQLSTATE
     /// class 22: invalid text representation, string data right truncation, numeric
     /// value out of range, character not in repertoire, ...): the caller's mistake.
+    /// Recognised by the server's English message text, since Diesel 2.3 gives no
+    /// SQLSTATE for class 22 (see the module docs); under a translated `lc_messages`
+    /// these arrive as [`Error::Database`].
     #[error("invalid value{}", paren(detail))]
     InvalidValue {
         /// The server's DETAIL.
@@ -149,7 +162,8 @@ pub enum Error {
 
     /// The server aborted the transaction to resolve a conflict with a concurrent one:
     /// serialization failure (40001) or deadlock (40P01). Nothing was committed;
-    /// running the transaction again is the intended answer.
+    /// running the transaction again is the intended answer. 40001 comes by code
+    /// (Diesel's kind); 40P01 by the server's English message "deadlock detected".
     #[error("transaction conflict, safe to retry{}", paren(detail))]
     Conflict {
         /// The server's DETAIL.
@@ -169,7 +183,9 @@ pub enum Error {
     Connection(String),
 
     /// An open connection was lost before its transaction committed: nothing of the
-    /// transaction was written, and retrying it is safe.
+    /// transaction was written, and retrying it is safe. Recognised by Diesel's
+    /// closed-connection kind or by libpq's and the server's English messages (a
+    /// shutdown's 57P01 has no kind in Diesel 2.3).
     #[error("connection lost: {0}")]
     ConnectionLost(String),
 
@@ -441,9 +457,10 @@ fn is_data_exception(message: &str) -> bool {
         "invalid input value",
         "value too long for type",
         "numeric field overflow",
-        "is out of range",
-        "out of range for type",
-        "field value out of range",
+        // "timestamp out of range" (22008), "integer out of range" (22003), "value
+        // \"x\" is out of range for type ..." (22003), "array subscript out of
+        // range" (2202E), "date/time field value out of range" (22008).
+        " out of range",
         "invalid byte sequence for encoding",
         "has no equivalent in encoding",
         "division by zero",
@@ -452,7 +469,6 @@ fn is_data_exception(message: &str) -> bool {
         "null character not permitted",
         "unterminated",
         "invalid time zone",
-        "date/time field value out of range",
     ];
     CLASS_22.iter().any(|m| message.contains(m))
 }

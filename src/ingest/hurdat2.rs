@@ -738,6 +738,26 @@ mod tests {
     }
 
     #[test]
+    fn the_category_gives_back_the_status_it_came_from() {
+        // Every status the loader accepts comes back from the category it gives
+        // (what migration 000010's status_of_category does in the database).
+        for status in STATUSES {
+            for wind in [0, 30, 64, 83, 96, 113, 137, 160] {
+                if let Some(cat) = ihw_category(status, wind) {
+                    assert_eq!(cat.hurdat2_status(), status, "{status} {wind} kt");
+                }
+            }
+        }
+        let status = |code: &str| Category::from_code(code).map(Category::hurdat2_status);
+        assert_eq!(status("H3"), Some("HU"));
+        assert_eq!(status("E"), Some("EX"));
+        assert_eq!(status("ST"), Some("ST"));
+        for none in ["HU", "EX", "LO", "WV", "Q9", "", "h1"] {
+            assert_eq!(status(none), None, "{none}");
+        }
+    }
+
+    #[test]
     fn positions() {
         assert_eq!(
             position(1, "LAT", b"28.0N", b'N', b'S', 90, "").unwrap().0,

@@ -188,6 +188,7 @@ enum DbAction {
 
 /// Entry point of the binary.
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     // `serve` logs every request (RUST_LOG=info); other commands only warnings.
     init_tracing(if matches!(cli.command, Command::Serve) {
@@ -197,6 +198,8 @@ fn main() -> ExitCode {
     });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `hurricane-db track 104 | head -5`: the reader has what it wanted.
+        Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // The error and its sources, each once (the library's errors say what they
             // make of a cause and leave the cause's text to the cause).
@@ -210,6 +213,40 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` (or what caused it) is a write to a pipe whose reader has gone.
+fn is_closed_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// As Unix tools do, end quietly with status 0 when the reader of stdout closes the
+/// pipe. Rust ignores SIGPIPE, so a write then fails with EPIPE: errors we return
+/// are caught in `main`; `println!` panics instead, and this hook turns that one
+/// panic into a silent exit (any other panic is reported as usual).
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 fn init_tracing(default_level: &str) {
@@ -649,6 +686,25 @@ fn demo(started: Instant) -> Result<()> {
             s.min_pressure.map_or("-".into(), |p: i16| p.to_string())
         );
     }
+    println!();
+    if hurricane_db::database_url_from_env()?.is_none() {
+        let dir = std::env::current_dir()
+            .map(|d| d.join(hurricane_db_testkit::cluster::DEFAULT_DIR))
+            .unwrap_or_else(|_| PathBuf::from(hurricane_db_testkit::cluster::DEFAULT_DIR));
+        println!(
+            "The database is a private PostgreSQL cluster in {}",
+            dir.display()
+        );
+        println!("(connect with: psql \"$(hurricane-db db url)\"). Its server keeps running;");
+        println!("stop it with `hurricane-db db stop` (the data stays; any command restarts it).");
+    } else {
+        println!("The database is {} (DATABASE_URL).", db.server());
+    }
+    println!("Try next:");
+    println!("  hurricane-db track 104 --csv        # KATRINA 2005, every observation");
+    println!(
+        "  hurricane-db serve                  # the storm explorer on http://127.0.0.1:8080/"
+    );
     println!();
     println!(
         "demo: {total} observations, {} storms, {} inserted, {} updated, {} unchanged in {:.2} s",

@@ -53,6 +53,27 @@ impl<T> Column<T> {
     }
 }
 
+/// A latitude or longitude as every command prints it: the stored value without
+/// trailing zeros, keeping one decimal (`23.1`, `19.9`, `-75.0`), whatever scale
+/// the column or the query gave it.
+pub fn coord(value: &bigdecimal::BigDecimal) -> String {
+    let n = value.normalized();
+    if n.fractional_digit_count() < 1 {
+        n.with_scale(1).to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+/// A CSV write error as an I/O error on stdout, keeping the operating system's error
+/// (a closed pipe must stay recognisable as one).
+fn csv_error(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io("stdout", io),
+        other => Error::io("stdout", std::io::Error::other(format!("{other:?}"))),
+    }
+}
+
 /// Prints `rows` in `format` to stdout.
 pub fn emit<T: Serialize>(rows: &[T], columns: &[Column<T>], format: Format) -> Result<()> {
     let stdout = std::io::stdout();
@@ -67,8 +88,7 @@ pub fn emit<T: Serialize>(rows: &[T], columns: &[Column<T>], format: Format) -> 
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
             for row in rows {
-                w.serialize(row)
-                    .map_err(|e| Error::io("stdout", std::io::Error::other(e)))?;
+                w.serialize(row).map_err(csv_error)?;
             }
             w.flush().map_err(io)?;
         }

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::output::{emit, summary, Column, Format};
+use super::output::{coord, emit, summary, Column, Format};
 use hurricane_db::queries::{self, Filter, NearStorm, StormFilter};
 use hurricane_db::Db;
 use hurricane_db::Result;
@@ -42,8 +42,8 @@ fn observation_columns() -> Vec<Column<Hurricane>> {
         }),
         Column::right("btid", |h| h.btid.to_string()),
         Column::left("name", |h| h.name.clone()),
-        Column::right("lat", |h| h.lat.normalized().to_string()),
-        Column::right("long", |h| h.long.normalized().to_string()),
+        Column::right("lat", |h| coord(&h.lat)),
+        Column::right("long", |h| coord(&h.long)),
         Column::right("wind kts", |h| h.wind_kts.to_string()),
         Column::right("mb", |h| h.pressure.map_or("-".into(), |p| p.to_string())),
         Column::left("cat", |h| h.cat.clone()),
@@ -195,8 +195,8 @@ pub fn landfalls(db: &Db, args: &LandfallsArgs) -> Result<()> {
         Column::left("landfall (UTC)", |l| {
             l.landfall.timestamp.format("%Y-%m-%d %H:%M").to_string()
         }),
-        Column::right("lat", |l| l.landfall.lat.to_string()),
-        Column::right("long", |l| l.landfall.long.to_string()),
+        Column::right("lat", |l| coord(&l.landfall.lat)),
+        Column::right("long", |l| coord(&l.landfall.long)),
         Column::right("wind kts", |l| l.landfall.wind_kts.to_string()),
         Column::right("mb", |l| {
             l.landfall.pressure.map_or("-".into(), |p| p.to_string())

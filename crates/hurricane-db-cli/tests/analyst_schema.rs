@@ -14,7 +14,7 @@ use hurricane_db::queries;
 use hurricane_db::roles::{self, Role};
 use hurricane_db::MIGRATIONS;
 use hurricane_db::{Db, Error, HurricaneChanges};
-use hurricane_db_testkit::{sample_observation, unique_name, TestDb};
+use hurricane_db_testkit::{data, sample_observation, unique_name, TestDb};
 
 const PASSWORD: &str = "correct horse battery staple";
 const CODES: &str = "DB, E, ET, H1, H2, H3, H4, H5, L, PT, SD, SS, ST, TD, TS, W";
@@ -27,16 +27,14 @@ fn sample_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/storm_sample.csv")
 }
 
-/// The shared IHW file (`../shared/data/storm_data.csv`), else the bundled sample.
+/// The whole IHW file (35,486 rows): from `HURRICANE_DB_DATA_DIR`, else the gzip
+/// copy bundled in `data/ihw/` (the output says which).
 fn big_file() -> PathBuf {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/storm_data.csv");
-    if shared.exists() {
-        shared
-    } else {
-        println!("no ../shared/data/storm_data.csv: using the bundled sample");
-        sample_path()
-    }
+    data::file(data::STORM_DATA)
 }
+
+/// Rows in the whole IHW file.
+const ALL_ROWS: u64 = 35_486;
 
 fn login(t: &TestDb, prefix: &str, role: Role) -> (String, Db) {
     let name = unique_name(prefix);
@@ -160,7 +158,11 @@ fn the_reference_tables_hold_every_code_of_the_ihw_file() {
     drop(conn);
     // The whole IHW file loads: every code it uses is listed.
     let summary = load_path(&t.db, big_file(), &LoadOptions::new()).unwrap();
-    assert!(summary.rows >= 3903, "{summary}");
+    assert_eq!(
+        (summary.rows, summary.inserted, summary.rejected),
+        (ALL_ROWS, ALL_ROWS, 0),
+        "{summary}"
+    );
 }
 
 fn write_csv(dir: &Path, rows: &[&str]) -> PathBuf {
@@ -393,6 +395,7 @@ fn migration_000006_keeps_every_row_of_a_loaded_database_and_reverts_exactly() {
     let t = TestDb::new();
     let summary = load_path(&t.db, big_file(), &LoadOptions::new()).unwrap();
     println!("{summary}");
+    assert_eq!(summary.rows, ALL_ROWS, "{summary}");
     // Some later edits too, so the audit trail and storms are not just the load.
     t.db.update_observation(
         "alice",
@@ -475,7 +478,7 @@ fn migration_000006_stops_on_unknown_codes_naming_them_and_changes_nothing() {
 }
 
 /// `examples/analyst.py` as a reader login: pandas over SQLAlchemy and psycopg2.
-/// Locally it is skipped when the modules are missing; in CI (`CI=true`) that fails.
+/// Without the modules it fails, naming the packages to install.
 #[test]
 fn the_pandas_example_reads_as_a_reader_login() {
     let modules = Command::new("python3")
@@ -487,11 +490,10 @@ fn the_pandas_example_reads_as_a_reader_login() {
             Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
             Err(e) => format!("python3: {e}"),
         };
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("examples/analyst.py needs pandas, sqlalchemy and psycopg2: {why}");
-        }
-        println!("skipped: {why} (python3 -m pip install pandas sqlalchemy psycopg2-binary)");
-        return;
+        panic!(
+            "examples/analyst.py needs pandas, sqlalchemy and psycopg2 ({why}): install them \
+             with `python3 -m pip install pandas sqlalchemy psycopg2-binary`"
+        );
     }
     let t = TestDb::new();
     load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();

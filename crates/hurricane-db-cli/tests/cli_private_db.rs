@@ -154,3 +154,44 @@ fn a_bad_database_url_is_reported_without_its_password() {
     assert!(err.contains("connection failed"), "{err}");
     assert!(!err.contains("Hunter2Secret"), "{err}");
 }
+
+/// Issue 16 point 2: the README's first command, in a fresh folder, ends by saying
+/// where the database is, that its server keeps running, how to stop it and what to
+/// try next; its last line is the summary. The suggestion it prints works as written.
+#[test]
+fn demo_says_where_the_database_is_how_to_stop_it_and_what_to_try_next() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = stdout(&cli(work.path(), &["demo"]));
+    let lines: Vec<&str> = out.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(9)..];
+    println!("{}", tail.join("\n"));
+    let dir = work.path().join(".hurricane-db");
+    assert!(out.contains(&dir.display().to_string()), "{out}");
+    assert!(out.contains("keeps running"), "{out}");
+    assert!(out.contains("hurricane-db db stop"), "{out}");
+    let tries: Vec<&str> = lines
+        .iter()
+        .skip_while(|l| !l.starts_with("Try next:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  hurricane-db "))
+        .copied()
+        .collect();
+    assert_eq!(tries.len(), 2, "{out}");
+    let last = lines.last().copied().unwrap_or_default();
+    assert!(
+        last.starts_with("demo: ") && last.contains(" observations, "),
+        "{last}"
+    );
+    // The first suggestion, as printed (without its comment).
+    let first: Vec<&str> = tries[0]
+        .split('#')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .collect();
+    let track = stdout(&cli(work.path(), &first));
+    assert!(track.lines().count() > 30, "{track}");
+    stdout(&cli(work.path(), &["db", "stop"]));
+}

@@ -287,7 +287,7 @@ fn rolled_back_changes_and_unchanged_reloads_leave_no_edit() {
     let t = TestDb::new();
     load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();
     let after_load = all_edits(&t.db);
-    assert_eq!(after_load.len(), 3903);
+    assert_eq!(after_load.len(), 3931);
     assert!(after_load
         .iter()
         .all(|e| e.action == "I" && e.app_user.as_deref() == Some("load:storm_sample.csv")));
@@ -303,11 +303,11 @@ fn rolled_back_changes_and_unchanged_reloads_leave_no_edit() {
         Err(Error::InvalidInput(why)) => assert_eq!(why, "undo"),
         other => panic!("the closure's own error must come back: {other:?}"),
     }
-    assert_eq!(all_edits(&t.db).len(), 3903, "rolled back: no edit");
+    assert_eq!(all_edits(&t.db).len(), 3931, "rolled back: no edit");
 
     let again = load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();
-    assert_eq!(again.unchanged, 3903);
-    assert_eq!(all_edits(&t.db).len(), 3903, "unchanged reload: no edit");
+    assert_eq!(again.unchanged, 3931);
+    assert_eq!(all_edits(&t.db).len(), 3931, "unchanged reload: no edit");
 }
 
 #[derive(QueryableByName)]
@@ -341,7 +341,7 @@ fn later_migrations_keep_a_loaded_table_intact() {
         }
     }
     let before = digest(&mut t.db.conn().unwrap());
-    assert_eq!(before.n, 3903);
+    assert_eq!(before.n, 3931);
     let applied = t.db.run_pending_migrations().unwrap();
     assert!(applied.len() >= 3, "{applied:?}");
     let after = digest(&mut t.db.conn().unwrap());
@@ -383,7 +383,7 @@ fn a_writer_login_loads_and_refreshes_with_the_cli() {
         String::from_utf8_lossy(&first.stderr)
     );
     assert!(
-        out.starts_with("loaded storm_sample.csv: 3903 rows, 3903 inserted"),
+        out.starts_with("loaded storm_sample.csv: 3931 rows, 3931 inserted"),
         "{out}"
     );
 
@@ -405,13 +405,13 @@ fn a_writer_login_loads_and_refreshes_with_the_cli() {
     );
     assert!(
         out.starts_with(
-            "loaded storm_sample.csv: 3903 rows, 0 inserted, 1 updated, 3902 unchanged"
+            "loaded storm_sample.csv: 3931 rows, 0 inserted, 1 updated, 3930 unchanged"
         ),
         "{out}"
     );
 
     let edits = all_edits(&t.db);
-    assert_eq!(edits.len(), 3904);
+    assert_eq!(edits.len(), 3932);
     assert!(
         edits.iter().all(|e| e.db_user == name),
         "every edit names the writer login"

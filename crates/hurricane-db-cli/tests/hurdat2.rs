@@ -3,8 +3,9 @@
 //! guarantees (exact `file:line: FIELD "value": expected ...` messages, all or
 //! nothing, `--quarantine`, the same summary line, idempotent reloads).
 //!
-//! The comparison test needs the shared NOAA files in `../shared/data/` (as the
-//! benchmarks do).
+//! The comparison test reads NOAA's two files and storm_data.csv through
+//! `hurricane_db_testkit::data`: the folder `HURRICANE_DB_DATA_DIR` names, else the
+//! gzip copies bundled in `data/` (loaded as they are; the output says which).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,20 +15,23 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, SmallInt, Text};
 use hurricane_db::ingest::{load_path, LoadOptions, LoadSummary};
 use hurricane_db::Error;
-use hurricane_db_testkit::TestDb;
-
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+use hurricane_db_testkit::{data, TestDb};
 
 fn atlantic() -> PathBuf {
-    Path::new(SHARED).join("hurdat2/hurdat2-1851-2016-041117-SHORT.txt")
+    data::file(data::ATLANTIC)
 }
 
 fn pacific() -> PathBuf {
-    Path::new(SHARED).join("hurdat2/hurdat2-nepac-1949-2016-041317.txt")
+    data::file(data::PACIFIC)
 }
 
 fn storm_data() -> PathBuf {
-    Path::new(SHARED).join("storm_data.csv")
+    data::file(data::STORM_DATA)
+}
+
+/// The file's name as the summary line shows it (`.gz` included when bundled).
+fn name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
 fn cli(t: &TestDb, args: &[&str]) -> Output {
@@ -108,24 +112,26 @@ fn scalar(t: &TestDb, sql: &str) -> i64 {
 /// Loading both NOAA files (Atlantic first) gives storm_data.csv, observation by
 /// observation: same FIDs, BTIDs, names, times, positions, winds, pressures,
 /// categories, basins and shape lengths. Observations are matched by FID and, as a
-/// cross-check, by (BTID, time) within the storm the ATCF id names.
+/// cross-check that trusts neither FIDs nor BTIDs, by (ATCF id, time).
 #[test]
 fn both_noaa_files_reproduce_storm_data_csv() {
     let h = TestDb::new();
-    let a = cli_load(&h, &atlantic());
+    let (atlantic, pacific, storm_data) = (atlantic(), pacific(), storm_data());
+    let (atl_name, pac_name) = (name(&atlantic), name(&pacific));
+    let a = cli_load(&h, &atlantic);
     assert_eq!(
         counts(&a),
-        "loaded hurdat2-1851-2016-041117-SHORT.txt: 8618 rows, 8618 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file; \
-         290 storms: 290 added, 0 revised, 0 unchanged, 0 not in file; load 1"
+        format!("loaded {atl_name}: 8618 rows, 8618 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file; \
+         290 storms: 290 added, 0 revised, 0 unchanged, 0 not in file; load 1")
     );
-    let p = cli_load(&h, &pacific());
+    let p = cli_load(&h, &pacific);
     assert_eq!(
         counts(&p),
-        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 26868 inserted, 0 updated, 0 unchanged, 0 rejected, 8618 not in file; \
-         1072 storms: 1072 added, 0 revised, 0 unchanged, 290 not in file; load 2"
+        format!("loaded {pac_name}: 26868 rows, 26868 inserted, 0 updated, 0 unchanged, 0 rejected, 8618 not in file; \
+         1072 storms: 1072 added, 0 revised, 0 unchanged, 290 not in file; load 2")
     );
     let c = TestDb::new();
-    cli_load(&c, &storm_data());
+    cli_load(&c, &storm_data);
 
     let from_noaa = observations(&h);
     let from_csv = observations(&c);
@@ -177,38 +183,95 @@ fn both_noaa_files_reproduce_storm_data_csv() {
     // OTTO 2016's two storms and GENEVIEVE 2014's misaligned line.
     assert_eq!((matched, differing_rows), (35486, 0));
 
-    // By (storm, time): the CSV's BTID of each NOAA storm, found through its ATCF id.
-    let key = |o: &Obs| (o.btid, o.time.clone());
-    let csv_by_key: HashMap<_, &Obs> = from_csv.iter().map(|o| (key(o), o)).collect();
-    let by_key = from_noaa
+    // By (ATCF id, time), independent of BTIDs and FIDs: storm_data.csv has no ATCF id,
+    // so each NOAA storm (an ATCF id) is paired with the CSV storm that starts at the
+    // same time and place, in the same basin and with the same name; every pair must
+    // be one to one, and then every observation of the ATCF id, looked up by its time
+    // within that CSV storm, must carry the same values.
+    let signature = |o: &Obs| {
+        (
+            o.basin.clone(),
+            o.name.clone(),
+            o.time.clone(),
+            o.lat.clone(),
+            o.long.clone(),
+        )
+    };
+    // The first observation (earliest time) of each storm, keyed by ATCF id or BTID.
+    fn firsts<K: std::hash::Hash + Eq>(obs: &[Obs], key: impl Fn(&Obs) -> K) -> HashMap<K, &Obs> {
+        let mut first: HashMap<K, &Obs> = HashMap::new();
+        for o in obs {
+            let e = first.entry(key(o)).or_insert(o);
+            if o.time < e.time {
+                *e = o;
+            }
+        }
+        first
+    }
+    let noaa_storms = firsts(&from_noaa, |o| o.atcf_id.clone().unwrap());
+    let csv_storms = firsts(&from_csv, |o| o.btid);
+    let csv_by_signature: HashMap<_, i16> = csv_storms
         .iter()
-        .filter(|n| {
-            csv_by_key.get(&key(n)).is_some_and(|c| {
-                (
-                    &c.name,
-                    &c.lat,
-                    &c.long,
-                    c.wind_kts,
-                    c.pressure,
-                    &c.cat,
-                    &c.basin,
-                    &c.shape_length,
-                ) == (
-                    &n.name,
-                    &n.lat,
-                    &n.long,
-                    n.wind_kts,
-                    n.pressure,
-                    &n.cat,
-                    &n.basin,
-                    &n.shape_length,
-                )
-            })
-        })
-        .count();
+        .map(|(btid, o)| (signature(o), *btid))
+        .collect();
+    assert_eq!(
+        csv_by_signature.len(),
+        csv_storms.len(),
+        "CSV storms start apart"
+    );
+    let pair: HashMap<&String, i16> = noaa_storms
+        .iter()
+        .filter_map(|(atcf, o)| Some((atcf, *csv_by_signature.get(&signature(o))?)))
+        .collect();
+    let paired_csv: std::collections::HashSet<i16> = pair.values().copied().collect();
     println!(
-        "by (storm, time): matched {by_key}, differing {}",
-        35486 - by_key
+        "by (ATCF id, time): {} ATCF ids, {} CSV storms, {} paired one to one",
+        noaa_storms.len(),
+        csv_storms.len(),
+        paired_csv.len()
+    );
+    assert_eq!(noaa_storms.len(), 1362);
+    assert_eq!((pair.len(), paired_csv.len()), (1362, csv_storms.len()));
+    let csv_by_storm_time: HashMap<(i16, &str), &Obs> = from_csv
+        .iter()
+        .map(|o| ((o.btid, o.time.as_str()), o))
+        .collect();
+    let noaa_keys: std::collections::HashSet<(&str, &str)> = from_noaa
+        .iter()
+        .map(|o| (o.atcf_id.as_deref().unwrap(), o.time.as_str()))
+        .collect();
+    println!(
+        "  {} distinct (ATCF id, time) keys, {} distinct (CSV storm, time) keys",
+        noaa_keys.len(),
+        csv_by_storm_time.len()
+    );
+    // Unique on both sides: no observation hides another under the same key.
+    assert_eq!((noaa_keys.len(), csv_by_storm_time.len()), (35486, 35486));
+    let values = |o: &Obs| {
+        (
+            o.name.clone(),
+            o.lat.clone(),
+            o.long.clone(),
+            o.wind_kts,
+            o.pressure,
+            o.cat.clone(),
+            o.basin.clone(),
+            o.shape_length.clone(),
+        )
+    };
+    let mut by_key = 0;
+    let mut differing = Vec::new();
+    for n in &from_noaa {
+        let btid = pair[n.atcf_id.as_ref().unwrap()];
+        match csv_by_storm_time.get(&(btid, n.time.as_str())) {
+            Some(c) if values(c) == values(n) => by_key += 1,
+            found => differing.push((n.atcf_id.clone(), n.time.clone(), found.map(|c| c.fid))),
+        }
+    }
+    println!(
+        "by (ATCF id, time): matched {by_key}, differing {}, e.g. {:?}",
+        differing.len(),
+        &differing[..differing.len().min(3)]
     );
     assert_eq!(by_key, 35486);
 
@@ -287,14 +350,14 @@ fn both_noaa_files_reproduce_storm_data_csv() {
         "atl.txt",
     );
     assert!(
-        atl == std::fs::read(atlantic()).unwrap(),
+        atl == data::read(&atlantic).unwrap(),
         "Atlantic: byte for byte"
     );
     let pac = export(
         &["--format", "hurdat2", "--basin", "eastern pacific"],
         "pac.txt",
     );
-    let noaa = std::fs::read_to_string(pacific()).unwrap();
+    let noaa = data::read_to_string(&pacific).unwrap();
     let pac = String::from_utf8(pac).unwrap();
     let differing: Vec<(usize, &str, &str)> = pac
         .split("\r\n")
@@ -319,33 +382,33 @@ fn both_noaa_files_reproduce_storm_data_csv() {
     );
     let ihw = export(&["--format", "ihw"], "ihw.csv");
     assert!(
-        ihw == std::fs::read(storm_data()).unwrap(),
+        ihw == data::read(&storm_data).unwrap(),
         "IHW: byte for byte"
     );
 
     // A reload of the same file writes nothing: every row unchanged, no audit row.
     let edits = scalar(&h, "SELECT count(*) AS n FROM edits");
-    let again = cli_load(&h, &pacific());
+    let again = cli_load(&h, &pacific);
     assert_eq!(
         counts(&again),
-        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 0 inserted, 0 updated, 26868 unchanged, 0 rejected, 8618 not in file; \
-         1072 storms: 0 added, 0 revised, 1072 unchanged, 290 not in file; load 3"
+        format!("loaded {pac_name}: 26868 rows, 0 inserted, 0 updated, 26868 unchanged, 0 rejected, 8618 not in file; \
+         1072 storms: 0 added, 0 revised, 1072 unchanged, 290 not in file; load 3")
     );
     assert_eq!(scalar(&h, "SELECT count(*) AS n FROM edits"), edits);
 
     // A database loaded from storm_data.csv gets the ATCF ids and HURDAT2 fields
     // attached to its rows (every row updated, none inserted) and ends up identical.
-    let a = cli_load(&c, &atlantic());
+    let a = cli_load(&c, &atlantic);
     assert_eq!(
         counts(&a),
-        "loaded hurdat2-1851-2016-041117-SHORT.txt: 8618 rows, 0 inserted, 8618 updated, 0 unchanged, 0 rejected, 26868 not in file; \
-         290 storms: 0 added, 290 revised, 0 unchanged, 1072 not in file; load 2"
+        format!("loaded {atl_name}: 8618 rows, 0 inserted, 8618 updated, 0 unchanged, 0 rejected, 26868 not in file; \
+         290 storms: 0 added, 290 revised, 0 unchanged, 1072 not in file; load 2")
     );
-    let p = cli_load(&c, &pacific());
+    let p = cli_load(&c, &pacific);
     assert_eq!(
         counts(&p),
-        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 0 inserted, 26868 updated, 0 unchanged, 0 rejected, 8618 not in file; \
-         1072 storms: 0 added, 1072 revised, 0 unchanged, 290 not in file; load 3"
+        format!("loaded {pac_name}: 26868 rows, 0 inserted, 26868 updated, 0 unchanged, 0 rejected, 8618 not in file; \
+         1072 storms: 0 added, 1072 revised, 0 unchanged, 290 not in file; load 3")
     );
     let whole = "SELECT md5(string_agg(h::text, '|' ORDER BY fid)) AS t FROM hurricanes h";
     #[derive(QueryableByName)]
@@ -714,17 +777,17 @@ fn landfalls_of_2005_north_atlantic_h3_or_stronger() {
     assert_eq!(
         landfalls,
         [
-            "4 AL042005 DENNIS North Atlantic 2005-07-08 02:45 19.900000 -77.600000 120 956 H4",
-            "4 AL042005 DENNIS North Atlantic 2005-07-08 18:45 22.100000 -80.700000 120 941 H4",
-            "4 AL042005 DENNIS North Atlantic 2005-07-10 19:30 30.400000 -87.100000 105 946 H3",
-            "5 AL052005 EMILY North Atlantic 2005-07-18 06:30 20.300000 -87.400000 115 955 H4",
-            "5 AL052005 EMILY North Atlantic 2005-07-20 12:00 24.800000 -97.600000 110 944 H3",
-            "12 AL122005 KATRINA North Atlantic 2005-08-29 11:10 29.300000 -89.600000 110 920 H3",
-            "12 AL122005 KATRINA North Atlantic 2005-08-29 14:45 30.200000 -89.600000 105 928 H3",
-            "18 AL182005 RITA North Atlantic 2005-09-24 07:40 29.700000 -93.700000 100 937 H3",
-            "25 AL252005 WILMA North Atlantic 2005-10-21 21:45 20.600000 -86.800000 130 927 H4",
-            "25 AL252005 WILMA North Atlantic 2005-10-22 03:30 20.800000 -86.900000 115 933 H4",
-            "25 AL252005 WILMA North Atlantic 2005-10-24 10:30 25.900000 -81.700000 105 950 H3",
+            "4 AL042005 DENNIS North Atlantic 2005-07-08 02:45 19.9 -77.6 120 956 H4",
+            "4 AL042005 DENNIS North Atlantic 2005-07-08 18:45 22.1 -80.7 120 941 H4",
+            "4 AL042005 DENNIS North Atlantic 2005-07-10 19:30 30.4 -87.1 105 946 H3",
+            "5 AL052005 EMILY North Atlantic 2005-07-18 06:30 20.3 -87.4 115 955 H4",
+            "5 AL052005 EMILY North Atlantic 2005-07-20 12:00 24.8 -97.6 110 944 H3",
+            "12 AL122005 KATRINA North Atlantic 2005-08-29 11:10 29.3 -89.6 110 920 H3",
+            "12 AL122005 KATRINA North Atlantic 2005-08-29 14:45 30.2 -89.6 105 928 H3",
+            "18 AL182005 RITA North Atlantic 2005-09-24 07:40 29.7 -93.7 100 937 H3",
+            "25 AL252005 WILMA North Atlantic 2005-10-21 21:45 20.6 -86.8 130 927 H4",
+            "25 AL252005 WILMA North Atlantic 2005-10-22 03:30 20.8 -86.9 115 933 H4",
+            "25 AL252005 WILMA North Atlantic 2005-10-24 10:30 25.9 -81.7 105 950 H3",
         ]
     );
     // Every landfall of the sample, and those at TS or stronger (fewer: the others

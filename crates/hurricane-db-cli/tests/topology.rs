@@ -256,9 +256,15 @@ fn cli_starts_lists_and_stops_standbys() {
         assert!(PgConnection::establish(url).is_err(), "standby is down");
     }
 
-    // Started again, the primary has a new port: the standbys follow it.
+    // Started again, the primary has a new port (the old one is held here, so it
+    // cannot be chosen again): the standbys follow it.
+    let old_port = port_of(&primary_url);
+    let _held = std::net::TcpListener::bind(("127.0.0.1", old_port)).unwrap();
     stdout(&cli(work.path(), &["db", "start"]));
     let primary_url = stdout(&cli(work.path(), &["db", "url"]));
+    let new_port = port_of(&primary_url);
+    println!("primary restarted: port {old_port} -> {new_port}");
+    assert_ne!(new_port, old_port, "{primary_url}");
     let mut primary = PgConnection::establish(&primary_url).unwrap();
     insert(&mut primary, 2).unwrap();
     let read = stdout(&cli(work.path(), &["db", "url", "--read"]));
@@ -272,5 +278,31 @@ fn cli_starts_lists_and_stops_standbys() {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        // Its WAL receiver is connected to the new port.
+        let sender: Port = diesel::sql_query(
+            "SELECT sender_port AS port FROM pg_stat_wal_receiver WHERE status = 'streaming'",
+        )
+        .get_result(&mut standby)
+        .unwrap();
+        println!(
+            "standby {}: streams from port {}",
+            port_of(url),
+            sender.port
+        );
+        assert_eq!(sender.port, i32::from(new_port), "{url}");
     }
+}
+
+#[derive(QueryableByName)]
+struct Port {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    port: i32,
+}
+
+/// The `port=` of a URL that `hurricane-db db url` prints.
+fn port_of(url: &str) -> u16 {
+    url.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("port="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {url}"))
 }
