@@ -163,7 +163,12 @@ def main():
             return
         lines.add(f"{k} {path}")
 
+    fmt = doc.get("format_version")
+    if fmt is None or not isinstance(index, dict) or str(doc.get("root")) not in index:
+        sys.exit(f"{path}: not rustdoc JSON this script knows (format {fmt})")
     walk(doc["root"], "", set())
+    if not any(l.startswith("struct ") for l in lines):
+        sys.exit(f"{path}: no public struct found: has rustdoc's JSON format ({fmt}) changed?")
     ordered = sorted(lines, key=lambda l: (l.split(" ", 1)[1], l))
     if "--count" in sys.argv[2:]:
         counts = Counter(l.split(" ", 1)[0] for l in ordered)

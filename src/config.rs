@@ -11,9 +11,18 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use crate::error::{Error, Result};
 
 const DOTENV: &str = ".env";
+
+/// What a URL query value may hold as it is: RFC 3986's unreserved characters.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// `name` from the environment, else from `./.env`; `None` when set in neither or
 /// set to an empty string. `.env` is read once per process and never copied into the
@@ -87,15 +96,7 @@ pub(crate) fn with_param(conninfo: &str, key: &str, value: &str) -> String {
         if query.split('&').any(|kv| kv.split('=').next() == Some(key)) {
             return conninfo.to_string();
         }
-        let encoded: String = value
-            .bytes()
-            .map(|b| match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
+        let encoded = utf8_percent_encode(value, UNRESERVED);
         let sep = if conninfo.contains('?') { '&' } else { '?' };
         format!("{conninfo}{sep}{key}={encoded}")
     } else {

@@ -352,9 +352,13 @@ fn ihw_pages(
     summary.storms = storm_filter!(s::storms.into_boxed(), f)
         .count()
         .get_result::<i64>(conn)? as u64;
-    let mut buf = Vec::with_capacity(1 << 16);
-    buf.extend_from_slice(crate::ingest::HEADER.join(",").as_bytes());
-    buf.push(b'\n');
+    // The csv crate quotes a field only when it must (a comma, a quote or a line end
+    // in a name), as storm_data.csv does; LF line ends as in that file.
+    let mut csv = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1 << 16)
+        .from_writer(out);
+    csv.write_record(crate::ingest::HEADER).map_err(csv_io)?;
     let mut last: Option<i32> = None;
     loop {
         let mut q = storm_filter!(
@@ -371,41 +375,46 @@ fn ihw_pages(
         for o in &page {
             let t = o.timestamp;
             let sign = |d: &BigDecimal| if d.is_negative() { "-" } else { "" };
-            let _ = write!(
-                buf,
-                "{},{},{},{},{:02}{:02}Z,{},{},{}{},{}{},{},{},{},{},{}",
-                o.fid,
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                o.btid,
-                csv_text(&o.name),
-                sign(&o.lat),
-                degrees(&o.lat),
+            csv.write_record([
+                o.fid.to_string().as_str(),
+                &t.year().to_string(),
+                &t.month().to_string(),
+                &t.day().to_string(),
+                &format!("{:02}{:02}Z", t.hour(), t.minute()),
+                &o.btid.to_string(),
+                &o.name,
+                &format!("{}{}", sign(&o.lat), degrees(&o.lat)),
                 // storm_data.csv writes 0.0W as -0.0.
-                if !o.long.is_positive() { "-" } else { "" },
-                degrees(&o.long),
-                o.wind_kts,
-                o.pressure.unwrap_or(0),
-                csv_text(&o.cat),
-                csv_text(&o.basin),
-                fixed6(&o.shape_length),
-            );
-            buf.push(b'\n');
+                &format!(
+                    "{}{}",
+                    if !o.long.is_positive() { "-" } else { "" },
+                    degrees(&o.long)
+                ),
+                &o.wind_kts.to_string(),
+                &o.pressure.unwrap_or(0).to_string(),
+                &o.cat,
+                &o.basin,
+                &fixed6(&o.shape_length),
+            ])
+            .map_err(csv_io)?;
             summary.rows += 1;
         }
-        out.write_all(&buf).map_err(io)?;
-        buf.clear();
         match page.last() {
             Some(o) if page.len() as i64 == PAGE_ROWS => last = Some(o.fid),
             _ => break,
         }
     }
-    out.flush().map_err(io)?;
+    csv.flush().map_err(io)?;
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// A csv writer's failure: its I/O error, named like the others.
+fn csv_io(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => io(e),
+        other => io(std::io::Error::other(format!("{other:?}"))),
+    }
 }
 
 /// `0.6` -> `0.600000`, `0` -> `0.000000` (storm_data.csv's Shape_Leng).
@@ -413,15 +422,6 @@ fn fixed6(d: &BigDecimal) -> String {
     let text = d.with_scale(6).to_string();
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
     format!("{int}.{frac:0<6}")
-}
-
-/// A CSV field, quoted when it must be.
-fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\"")).into()
-    } else {
-        s.into()
-    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@
 //! types of colour blindness); H3 and H4 step between vermillion and black. The rare
 //! non-tropical codes are told apart by their legend entries as much as by colour.
 
-pub(crate) mod parse;
+mod parse;
 
 use std::fmt;
 use std::io::Write;
@@ -469,6 +469,63 @@ impl fmt::Display for Basin {
     }
 }
 
+/// The category `text` names, in any case, surrounding space ignored.
+pub(crate) fn category(text: &str) -> Option<Category> {
+    let code = text.trim().to_ascii_uppercase();
+    Category::from_code(&code)
+}
+
+/// The basin `text` names: a name in any case and spacing, or an ATCF prefix.
+pub(crate) fn basin(text: &str) -> Option<Basin> {
+    let name = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let code = text.trim();
+    Basin::ALL.into_iter().find(|b| {
+        b.name().eq_ignore_ascii_case(&name)
+            || b.atcf_prefixes()
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(code))
+    })
+}
+
+pub(crate) fn category_expected(text: &str) -> String {
+    format!(
+        "cat \"{}\": expected one of {} (any case; see the categories table)",
+        shown(text),
+        Category::codes().collect::<Vec<_>>().join(", ")
+    )
+}
+
+pub(crate) fn basin_expected(text: &str) -> String {
+    let names: Vec<&str> = Basin::names().collect();
+    let prefixes: Vec<&str> = Basin::ALL
+        .iter()
+        .flat_map(|b| b.atcf_prefixes().iter().copied())
+        .collect();
+    format!(
+        "basin \"{}\": expected {}, or {} (any case)",
+        shown(text),
+        names.join(" or "),
+        or_list(&prefixes)
+    )
+}
+
+/// `AL, EP or CP`.
+fn or_list(items: &[&str]) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => items.join(""),
+    }
+}
+
+/// A value as quoted back in an error message: at most 40 characters.
+pub(crate) fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(40).collect();
+    if text.chars().count() > 40 {
+        out.push_str("...");
+    }
+    out
+}
+
 impl ToSql<Text, Pg> for Category {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
         out.write_all(self.code().as_bytes())?;
@@ -514,15 +571,14 @@ impl serde::Serialize for Basin {
 impl<'de> serde::Deserialize<'de> for Category {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        parse::category(&text)
-            .ok_or_else(|| serde::de::Error::custom(parse::category_expected(&text)))
+        category(&text).ok_or_else(|| serde::de::Error::custom(category_expected(&text)))
     }
 }
 
 impl<'de> serde::Deserialize<'de> for Basin {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        parse::basin(&text).ok_or_else(|| serde::de::Error::custom(parse::basin_expected(&text)))
+        basin(&text).ok_or_else(|| serde::de::Error::custom(basin_expected(&text)))
     }
 }
 

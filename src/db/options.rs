@@ -51,7 +51,7 @@ pub struct DbBuilder {
     /// Connections per standby pool (`HURRICANE_DB_READ_POOL_SIZE`, default: as
     /// `pool_size`).
     pub read_pool_size: Option<u32>,
-    /// How long a [`Session`] read waits for a standby to replay the session's last
+    /// How long a [`crate::Session`] read waits for a standby to replay the session's last
     /// commit before it reads on the primary (`HURRICANE_DB_RYW_WAIT_MS`, 0 to 60000,
     /// default 200).
     pub ryw_wait: Duration,

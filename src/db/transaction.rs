@@ -68,7 +68,7 @@ impl Db {
     /// # fn main() -> hurricane_db::Result<()> {
     /// use diesel::prelude::*;
     /// use hurricane_db::{schema::hurricanes, Db, Error};
-    /// let db = Db::from_env()?;
+    /// let db = Db::connect_from_env()?;
     /// let n: i64 = db.transaction(|conn| {
     ///     Ok::<_, Error>(hurricanes::table.count().get_result(conn)?)
     /// })?;

@@ -12,7 +12,7 @@
 //! its counts of observations and storms, and `edits.load_id` naming it on every edit
 //! the load made (the audit trigger finds the running load by the transaction's id).
 //! [`LoadSummary`] carries the same counts and [`LoadSummary::load_id`];
-//! [`crate::audit::load_changes`] reads back what a load changed. Rows and storms the
+//! [`crate::audit::storm_changes`] reads back what a load changed. Rows and storms the
 //! file lacks are counted as not in file and left alone: a load never deletes.
 
 mod encode;

@@ -18,7 +18,7 @@
 //!
 //! ```no_run
 //! # fn main() -> hurricane_db::Result<()> {
-//! let db = hurricane_db::Db::from_env()?;
+//! let db = hurricane_db::Db::connect_from_env()?;
 //! let svg = db.read(|conn| hurricane_db::plot::track_map(conn, &[104]))?;
 //! assert!(svg.starts_with("<svg"));
 //! # Ok(())

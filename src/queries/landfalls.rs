@@ -14,7 +14,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::codes::{parse::shown, Basin, Category};
+use crate::codes::{shown, Basin, Category};
 use crate::error::{Error, Result};
 use crate::schema::{hurricanes, storms};
 

@@ -6,7 +6,12 @@ use hurricane_db::schema::hurricanes;
 use hurricane_db::{Db, Error};
 
 fn main() -> Result<(), Error> {
-    let db = Db::builder().override_from_env()?.pool_size(2).connect(&std::env::var("DATABASE_URL").map_err(|_| Error::InvalidInput("DATABASE_URL".into()))?)?;
+    let url =
+        std::env::var("DATABASE_URL").map_err(|_| Error::InvalidInput("DATABASE_URL".into()))?;
+    let db = Db::builder()
+        .override_from_env()?
+        .pool_size(2)
+        .connect(&url)?;
     db.check_schema()?;
     // A pooled connection is a Diesel connection: no `&mut *conn` needed.
     let mut conn = db.conn()?;

@@ -108,7 +108,7 @@ fn each_plot_is_written_as_svg_and_png() {
                 "KATRINA 2005",
                 "Category 5 (H5)",
                 "Tropical storm (TS)",
-                "Other / non-tropical",
+                "Extratropical (E)",
                 "90°W",
                 "30°N",
             ],
@@ -140,9 +140,11 @@ fn each_plot_is_written_as_svg_and_png() {
                 "Storms per year, 1851-2016",
                 "North Atlantic",
                 "Eastern Pacific",
-                "Tropical storms",
-                "Hurricanes (H1-H2)",
-                "Major hurricanes (H3+)",
+                "Peak category",
+                "Tropical storm (TS)",
+                "Category 1 (H1)",
+                "Category 5 (H5)",
+                "Super typhoon, 130 kt+ (ST)",
                 "Year",
                 "Storms",
             ],
@@ -212,6 +214,9 @@ fn each_plot_is_written_as_svg_and_png() {
         );
         assert_eq!((pw, ph), (w, h), "{args:?}: PNG size is the SVG's");
         assert!(colours > 20, "{args:?}: only {colours} colours");
+        if let Some(keep) = std::env::var_os("HURRICANE_DB_PLOT_DIR") {
+            std::fs::copy(&png_path, Path::new(&keep).join(format!("{}.png", p.file))).unwrap();
+        }
     }
     // Nothing else was left in the folder (no temporary files).
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
@@ -355,6 +360,41 @@ fn a_track_across_the_date_line_is_one_short_continuous_path() {
             .unwrap();
     let (_, _, texts) = svg_texts(&svg);
     assert!(texts.iter().any(|t| t == "GENEVIEVE 2014"), "{texts:?}");
+    // Its 130-140 kt west of the date line is a super typhoon (ST): its own legend
+    // entry and colour, not "other" (issue 17 point 3). Every code it has is listed.
+    let legend: Vec<&String> = texts.iter().filter(|t| t.ends_with(')')).collect();
+    println!("GENEVIEVE legend: {legend:?}");
+    for want in [
+        "Tropical depression (TD)",
+        "Tropical storm (TS)",
+        "Category 4 (H4)",
+        "Super typhoon, 130 kt+ (ST)",
+        "Subtropical depression (SD)",
+        "Low (L)",
+    ] {
+        assert!(texts.iter().any(|t| t == want), "{want} not in {texts:?}");
+    }
+    let st = hurricane_db::Category::SuperTyphoon.hex();
+    assert!(
+        svg.contains(&format!("fill=\"{st}\"")),
+        "ST observations drawn in {st}"
+    );
+    // The same map as a person gets it from the command line, as PNG; kept in
+    // $HURRICANE_DB_PLOT_DIR when that is set, to look at.
+    let dir = tempfile::tempdir().unwrap();
+    let keep = std::env::var_os("HURRICANE_DB_PLOT_DIR").map(PathBuf::from);
+    for ext in ["svg", "png"] {
+        let path = keep
+            .as_deref()
+            .unwrap_or(dir.path())
+            .join(format!("genevieve-2014.{ext}"));
+        let o = cli(
+            &t.url,
+            &["plot", "track", "1303", "--out", path.to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        println!("{}", text(&o.stdout).trim());
+    }
     // Graticule labels on both sides of the date line, normalised.
     assert!(texts.iter().any(|t| t == "180°"), "{texts:?}");
     assert!(texts.iter().any(|t| t == "170°E"), "{texts:?}");
