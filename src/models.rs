@@ -224,7 +224,7 @@ pub(crate) fn check_name(field: &str, value: &str) -> Result<()> {
     name_problem(value).map_or(Ok(()), |why| {
         Err(Error::InvalidInput(format!(
             "{field} \"{}\": {why}",
-            printable(&crate::codes::parse::shown(value))
+            printable(&crate::codes::shown(value))
         )))
     })
 }
