@@ -773,8 +773,13 @@ impl IntoResponse for ApiError {
                 }
                 // The message and its sources (passwords in them are already masked;
                 // a class 53 error's server text, which names paths, is no source),
-                // never Debug.
-                (status, hurricane_db_chain(&e))
+                // never Debug. An unknown code's message already lists the valid
+                // ones; the foreign key behind it is no news to the caller.
+                let message = match &e {
+                    Error::UnknownCode { .. } => e.to_string(),
+                    e => hurricane_db_chain(e),
+                };
+                (status, message)
             }
         };
         (status, Json(serde_json::json!({ "error": message }))).into_response()

@@ -550,7 +550,7 @@ fn an_unknown_cat_or_basin_is_422_with_the_valid_codes() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(
         error(&body),
-        "cat \"Q9\": expected one of DB, E, ET, H1, H2, H3, H4, H5, L, PT, SD, SS, ST, TD, TS, W (the categories table)"
+        "cat \"Q9\": expected one of TD, TS, H1, H2, H3, H4, H5, ST, SD, SS, E, ET, PT, L, W, DB (the categories table)"
     );
     assert_eq!(count(&t.db), 0);
     new["cat"] = json!("H5");
@@ -559,7 +559,7 @@ fn an_unknown_cat_or_basin_is_422_with_the_valid_codes() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(
         error(&body),
-        "basin \"Atlantis\": expected one of Eastern Pacific, North Atlantic (the basins table)"
+        "basin \"Atlantis\": expected one of North Atlantic, Eastern Pacific (the basins table)"
     );
 }
 
