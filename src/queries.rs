@@ -215,7 +215,7 @@ pub(crate) fn shown(text: &str) -> String {
     out
 }
 
-fn like_pattern(name: &str) -> String {
+pub(crate) fn like_pattern(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 2);
     for c in name.chars() {
         match c {
@@ -236,6 +236,38 @@ fn year_start(year: i32) -> Result<DateTime<Utc>> {
         .single()
         .filter(|_| (1..=9998).contains(&year))
         .ok_or_else(|| Error::InvalidInput(format!("year \"{year}\": expected 1 to 9998")))
+}
+
+/// Years a filter may name: the IHW record starts in 1851 and no filter needs more than
+/// this (also the bound of the storm browser's form). Outside, a plain-language 422.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1800..=2100;
+
+/// Strongest wind a filter may name, knots (the record is 190 kt).
+pub const MAX_WIND_KTS: i16 = 300;
+
+/// Refuses a year outside [`YEARS`], saying what is accepted.
+pub fn check_year(field: &str, year: Option<i32>) -> Result<()> {
+    match year {
+        Some(y) if !YEARS.contains(&y) => Err(Error::InvalidInput(format!(
+            "{field} {y}: expected a year from {} to {}",
+            YEARS.start(),
+            YEARS.end()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a negative or impossible wind speed, saying what is accepted.
+pub fn check_wind(field: &str, wind: Option<i16>) -> Result<()> {
+    match wind {
+        Some(w) if w < 0 => Err(Error::InvalidInput(format!(
+            "{field} {w}: a wind speed cannot be negative; expected 0 to {MAX_WIND_KTS} kt"
+        ))),
+        Some(w) if w > MAX_WIND_KTS => Err(Error::InvalidInput(format!(
+            "{field} {w}: expected 0 to {MAX_WIND_KTS} kt"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn check_range<T: PartialOrd + std::fmt::Display>(
@@ -340,7 +372,11 @@ pub fn search(conn: &mut PgConnection, f: &Filter) -> Result<Page<Hurricane>> {
         ));
     }
     check_range("time", &f.time_from, &f.time_to)?;
+    check_year("year_from", f.year_from)?;
+    check_year("year_to", f.year_to)?;
     check_range("year", &f.year_from, &f.year_to)?;
+    check_wind("min_wind", f.min_wind)?;
+    check_wind("max_wind", f.max_wind)?;
     let basins = f
         .basins
         .iter()
@@ -544,7 +580,10 @@ pub fn storms(conn: &mut PgConnection, f: &StormFilter) -> Result<Vec<Storm>> {
             "limit \"{limit}\": expected 1 to {MAX_LIMIT}"
         )));
     }
+    check_year("year_from", f.year_from)?;
+    check_year("year_to", f.year_to)?;
     check_range("year", &f.year_from, &f.year_to)?;
+    check_wind("min_wind", f.min_wind)?;
     let basins = f
         .basins
         .iter()
@@ -677,6 +716,9 @@ pub struct NearStorm {
     /// FID of that observation.
     #[diesel(sql_type = Int4)]
     pub fid: i32,
+    /// Time of that observation (the closest approach), UTC.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub time: DateTime<Utc>,
     /// Wind speed at that observation, knots.
     #[diesel(sql_type = Int2)]
     pub wind_kts: i16,
@@ -813,7 +855,7 @@ fn near_query(
 /// (empty when $8 > $9).
 const NEAR_SQL: &str = r#"
 WITH candidates AS (
-    SELECT h.fid, h.btid, h.wind_kts,
+    SELECT h.fid, h.btid, h.wind_kts, h.timestamp,
            2 * 6371.0088 * asin(sqrt(
                sin(radians(h.lat::float8 - $1) / 2) ^ 2
              + cos(radians($1)) * cos(radians(h.lat::float8))
@@ -822,12 +864,12 @@ WITH candidates AS (
     WHERE point(h.long::float8, h.lat::float8) <@ box(point($6, $4), point($7, $5))
        OR ($8 <= $9 AND point(h.long::float8, h.lat::float8) <@ box(point($8, $4), point($9, $5)))
 ), closest AS (
-    SELECT DISTINCT ON (btid) btid, fid, wind_kts, km
+    SELECT DISTINCT ON (btid) btid, fid, wind_kts, timestamp, km
     FROM candidates WHERE km <= $3
     ORDER BY btid, km, fid
 )
 SELECT c.btid, s.name::text AS name, s.year, s.basin::text AS basin, c.km AS closest_km,
-       c.fid, c.wind_kts
+       c.fid, c.timestamp AS time, c.wind_kts
 FROM closest c JOIN storms s USING (btid)
 ORDER BY c.km, c.btid
 "#;
