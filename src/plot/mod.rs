@@ -43,6 +43,7 @@ mod render;
 mod world;
 
 pub use render::{render_intensity_chart, render_per_year_chart, render_track_map};
+pub use world::land_geojson;
 
 /// Width of every picture, pixels.
 pub const WIDTH: u32 = 1200;

@@ -114,6 +114,7 @@ use hurricane_db::{
 use serde::Deserialize;
 
 mod browser;
+mod explorer;
 
 /// The OpenAPI description of the routes below, generated from their annotations and
 /// the library's types (feature `openapi`); served at `/openapi.json`.
@@ -135,7 +136,12 @@ mod browser;
         remove,
         browser::track_svg,
         browser::intensity_svg,
-        browser::season_svg
+        browser::season_svg,
+        explorer::coverage,
+        explorer::land,
+        explorer::export_geojson,
+        explorer::export_csv,
+        explorer::export_hurdat2
     ),
     components(schemas(
         ErrorBody,
@@ -146,7 +152,10 @@ mod browser;
         NearStorm,
         StormLandfalls,
         Landfall,
-        Order
+        Order,
+        explorer::Coverage,
+        explorer::BasinCoverage,
+        explorer::CategoryInfo
     ))
 )]
 struct ApiDoc;
@@ -169,6 +178,7 @@ pub fn router(db: Db) -> Router {
         .route("/storms/near", get(near))
         .route("/storms/{btid}/track", get(track))
         .merge(browser::routes())
+        .merge(explorer::routes())
         .route("/landfalls", get(landfalls))
         .route(
             "/openapi.json",
