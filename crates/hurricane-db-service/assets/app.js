@@ -310,14 +310,16 @@
         });
         const text = pointText(t, p);
         marker.bindTooltip(el("div", {}, text.slice(0, 4).map((line) => el("div", { text: line }))), { sticky: true, direction: "top" });
-        const popup = el("div", { class: "popup" }, text.map((line, n) => el(n === 0 ? "strong" : "div", { text: line })));
-        marker.bindPopup(popup);
+        const popup = () => el("div", { class: "popup" }, text.map((line, n) => el(n === 0 ? "strong" : "div", { text: line })));
+        marker.bindPopup(popup());
         marker.addTo(layers);
         pointIndex.set(p.fid, marker);
         if (p.record === "L") {
           const icon = L.divIcon({ className: "landfall-icon", iconSize: [14, 14], html: el("span", { "aria-hidden": "true" }) });
+          // On top of the point: it answers hover and click for it.
           L.marker([p.lat, p.x], { icon: icon, keyboard: false, title: "Landfall " + utc(p.time) })
-            .bindTooltip("Landfall: " + displayName(t.info.name) + ", " + utc(p.time) + ", " + p.wind + " kt (" + p.cat + ")")
+            .bindTooltip(el("div", {}, ["Landfall"].concat(text.slice(0, 4)).map((line) => el("div", { text: line }))), { direction: "top" })
+            .bindPopup(popup())
             .addTo(layers);
         }
         if (opts.arrows && k > 0 && k % 4 === 2 && k + 1 < t.points.length) {
@@ -344,6 +346,15 @@
     placeLabels();
   }
 
+  // The width of a label's text as drawn (the style sheet's font for .map-label).
+  let measure = null;
+  function textWidth(text, kind) {
+    if (!measure) measure = document.createElement("canvas").getContext("2d");
+    const family = getComputedStyle(document.body).fontFamily;
+    measure.font = (kind === "name" ? "600 12px " : "400 11px ") + family;
+    return Math.ceil(measure.measureText(text).width);
+  }
+
   // Labels that never overlap: names first (each tries several spots along its
   // track), then time ticks; whatever would overlap is left out at this zoom.
   function placeLabels() {
@@ -354,8 +365,8 @@
     const sorted = [...labelCandidates].sort((a, b) => a.priority - b.priority);
     for (const c of sorted) {
       const spots = c.spots || [[c.lat, c.lng]];
-      const w = c.text.length * (c.kind === "name" ? 7.5 : 6.2) + 8;
-      const h = c.kind === "name" ? 16 : 14;
+      const w = textWidth(c.text, c.kind) + 8;
+      const h = c.kind === "name" ? 18 : 16;
       for (const s of spots) {
         const pt = map.latLngToLayerPoint(s);
         const box = { x: pt.x + 6, y: pt.y - h - 2, w: w, h: h };
@@ -851,7 +862,8 @@
     const missing = btids.filter((b) => !byId.has(b));
     const tracks = btids.filter((b) => byId.has(b)).map((b) => byId.get(b));
     clearMap();
-    drawTracks(tracks, { names: true, arrows: true });
+    // Each storm's line in its chart colour and dash; points keep category colours.
+    drawTracks(tracks, { names: true, arrows: true, lineColours: tracks.map((_, i) => SERIES[i % SERIES.length]), dashes: tracks.map((_, i) => DASHES[i % DASHES.length]) });
     results.replaceChildren(
       stormSummaryTable(tracks, tracks.length + " storms compared", {
         headers: [{ label: "" }],
@@ -950,6 +962,9 @@
       if (at === seq) document.body.dataset.rendered = String(at);
     }
   }
+
+  // For tests and the curious: the map and the points drawn on it.
+  window.stormExplorer = { map: () => map, point: (fid) => pointIndex.get(fid), points: () => [...pointIndex.keys()] };
 
   formTo("storms", $("storms-form"), ["name", "year", "basin", "min_wind"]);
   formTo("place", $("place-form"), ["lat", "lon", "km"]);
