@@ -408,12 +408,30 @@ async fn download(
             };
         }
     };
-    let stream = futures_util::stream::unfold((Some(first), rx), |(first, mut rx)| async move {
-        match first {
-            Some(chunk) => Some((chunk, (None, rx))),
-            None => rx.recv().await.map(|chunk| (chunk, (None, rx))),
+    // Most downloads (a storm, a season) fit in one chunk: answered whole, with a
+    // Content-Length, rather than as a chunked stream.
+    let second = match &first {
+        Ok(_) => rx.recv().await,
+        Err(_) => None,
+    };
+    let body = match (first, second) {
+        (Ok(whole), None) => Body::from(whole),
+        (first, second) => {
+            let queued = [Some(first), second];
+            let stream = futures_util::stream::unfold(
+                (queued, 0, rx),
+                |(mut queued, i, mut rx)| async move {
+                    if i < queued.len() {
+                        if let Some(chunk) = queued[i].take() {
+                            return Some((chunk, (queued, i + 1, rx)));
+                        }
+                    }
+                    rx.recv().await.map(|chunk| (chunk, (queued, 2, rx)))
+                },
+            );
+            Body::from_stream(stream)
         }
-    });
+    };
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -427,7 +445,7 @@ async fn download(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    Ok((headers, Body::from_stream(stream)).into_response())
+    Ok((headers, body).into_response())
 }
 
 #[cfg(test)]

@@ -208,6 +208,11 @@ pub fn serve(db: Db, addr: &str) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("listen on {addr}: {e}"))?;
         println!("service: listening on http://{}", listener.local_addr()?);
         std::io::stdout().flush()?;
+        // No Nagle delay on the last small write of a streamed answer (a download's
+        // chunked end waited ~40 ms for the client's delayed ACK).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, router(db))
             .with_graceful_shutdown(shutdown_signal())
             .await?;
