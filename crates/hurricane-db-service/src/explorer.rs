@@ -392,12 +392,35 @@ async fn download(
         }
         result
     });
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     let first = match rx.recv().await {
         Some(chunk) => chunk,
         None => {
             return match task.await {
                 Ok(Err(e)) => Err(ApiError::Db(e)),
-                Ok(Ok(_)) => Ok((StatusCode::OK, "").into_response()),
+                // HURDAT2 of storms loaded from the IHW CSV: nothing to write.
+                Ok(Ok(summary)) if summary.storms == 0 && summary.skipped_storms > 0 => {
+                    Err(ApiError::Status(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        format!(
+                            "HURDAT2 needs ATCF storm ids, and these {} storms have none (they were loaded from the IHW CSV): download CSV or GeoJSON instead",
+                            summary.skipped_storms
+                        ),
+                    ))
+                }
+                Ok(Ok(_)) => Ok((headers, Body::empty()).into_response()),
                 Err(join) => {
                     tracing::error!("export failed: {join}");
                     Err(ApiError::Status(
@@ -432,19 +455,6 @@ async fn download(
             Body::from_stream(stream)
         }
     };
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     Ok((headers, body).into_response())
 }
 
