@@ -5,7 +5,9 @@
 //! cargo run --release --example bench_read [-- --seconds 10] [--runs 3] [--iters 2000]
 //! ```
 //!
-//! On a throwaway cluster (fsync off) with the full real IHW file loaded:
+//! On a throwaway cluster (fsync off) with the full real IHW file loaded
+//! (`$HURRICANE_DB_DATA_DIR/storm_data.csv`, else the bundled gzip copy; the first line
+//! printed says which):
 //! - lookups/s of `db.observation(fid)` with 1 and 2 threads (pool size = threads) and
 //!   pgbench tps for the same SELECT with the same client count (`-M prepared`, unix
 //!   socket), interleaved and repeated `--runs` times; medians and ratios;
@@ -34,10 +36,9 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::queries::{by_fid, strongest_storms};
-use hurricane_db::{Db, DbOptions};
-use hurricane_db_testkit::TestDb;
+use hurricane_db::Db;
+use hurricane_db_testkit::{data, TestDb};
 
-const REAL: &str = "../shared/data/storm_data.csv";
 const ROWS: i32 = 35_486;
 const BTIDS: i16 = 1_362;
 const SELECT: &str = "SELECT fid, \"timestamp\", btid, name, lat, long, wind_kts, pressure, \
@@ -55,7 +56,7 @@ fn main() -> AnyResult<()> {
     let args = parse_args(2000)?;
     let cluster = hurricane_db_testkit::cluster();
     let target = TestDb::new();
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join(REAL);
+    let real = data::file(data::STORM_DATA);
     let summary = load_path(&target.db, &real, &LoadOptions::new())?;
     println!("{summary}");
     diesel::sql_query("VACUUM ANALYZE").execute(&mut *target.db.conn()?)?;
@@ -234,7 +235,7 @@ fn load_average() -> String {
 
 /// A pool of `size` connections (r2d2 opens the first at once, the rest on demand).
 fn pool(url: &str, size: u32) -> AnyResult<Db> {
-    Ok(Db::connect_with(url, DbOptions::default().pool_size(size))?)
+    Ok(Db::builder().pool_size(size).connect(url)?)
 }
 
 /// Every fid in 1..=ROWS must exist, or a random lookup would fail.

@@ -36,7 +36,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Text};
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{Db, DbOptions};
+use hurricane_db::Db;
 use hurricane_db_testkit::{topology, Topology};
 
 const SAMPLE: &str = "data/storm_sample.csv";
@@ -107,12 +107,10 @@ fn main() -> AnyResult<()> {
 
 /// A pool of `size` connections on `url`, reading on `read_urls` (none: on `url`).
 fn pool(url: &str, size: u32, read_urls: &[String]) -> AnyResult<Db> {
-    Ok(Db::connect_with(
-        url,
-        DbOptions::default()
-            .pool_size(size)
-            .read_urls(read_urls.to_vec()),
-    )?)
+    Ok(Db::builder()
+        .pool_size(size)
+        .read_urls(read_urls.to_vec())
+        .connect(url)?)
 }
 
 /// The first three fields of /proc/loadavg.
@@ -196,7 +194,7 @@ fn node_name(topo: &Topology, port: i32) -> String {
 
 /// The port of the server a read-routed statement runs on.
 fn read_port(db: &Db) -> hurricane_db::Result<i32> {
-    db.read_one(|c| {
+    db.read_statement(|c| {
         Ok(diesel::select(sql::<Integer>("current_setting('port')::int")).get_result(c)?)
     })
 }

@@ -9,11 +9,13 @@ use bigdecimal::BigDecimal;
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{DbOptions, HurricaneChanges, NewHurricane};
+use hurricane_db::{HurricaneChanges, NewHurricane};
 
 fn main() -> hurricane_db::Result<()> {
     // DATABASE_URL: check the schema, run no DDL; else the private cluster, migrated.
-    let db = hurricane_db_testkit::private::db_checked_or_private(DbOptions::from_env()?)?;
+    let db = hurricane_db_testkit::private::db_checked_or_private(
+        hurricane_db::Db::builder().override_from_env()?,
+    )?;
 
     // A new observation, entered by an ingest job.
     let row = NewHurricane {

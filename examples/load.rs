@@ -7,14 +7,16 @@
 //! changes nothing and says so (all rows "unchanged").
 
 use hurricane_db::ingest::{load_path, LoadOptions};
-use hurricane_db::{DbOptions, Error};
+use hurricane_db::Error;
 
 fn main() -> hurricane_db::Result<()> {
     let path = std::env::args().nth(1).unwrap_or_else(|| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/data/storm_sample.csv").to_string()
     });
     // DATABASE_URL: check the schema, run no DDL; else the private cluster, migrated.
-    let db = hurricane_db_testkit::private::db_checked_or_private(DbOptions::from_env()?)?;
+    let db = hurricane_db_testkit::private::db_checked_or_private(
+        hurricane_db::Db::builder().override_from_env()?,
+    )?;
 
     let options = LoadOptions::new().app_user("load-example");
     match load_path(&db, &path, &options) {

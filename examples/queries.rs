@@ -8,11 +8,13 @@ use diesel::prelude::*;
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::queries::{self, Filter, Order};
 use hurricane_db::schema::hurricanes::dsl::*;
-use hurricane_db::{DbOptions, Hurricane};
+use hurricane_db::Hurricane;
 
 fn main() -> hurricane_db::Result<()> {
     // DATABASE_URL: check the schema, run no DDL; else the private cluster, migrated.
-    let db = hurricane_db_testkit::private::db_checked_or_private(DbOptions::from_env()?)?;
+    let db = hurricane_db_testkit::private::db_checked_or_private(
+        hurricane_db::Db::builder().override_from_env()?,
+    )?;
     if db.read(queries::count)? == 0 {
         let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/storm_sample.csv");
         println!("{}", load_path(&db, sample, &LoadOptions::new())?);

@@ -9,11 +9,13 @@ use bigdecimal::BigDecimal;
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{DbOptions, Error, HurricaneChanges, NewHurricane};
+use hurricane_db::{Error, HurricaneChanges, NewHurricane};
 
 fn main() -> hurricane_db::Result<()> {
     // DATABASE_URL: check the schema, run no DDL; else the private cluster, migrated.
-    let db = hurricane_db_testkit::private::db_checked_or_private(DbOptions::from_env()?)?;
+    let db = hurricane_db_testkit::private::db_checked_or_private(
+        hurricane_db::Db::builder().override_from_env()?,
+    )?;
 
     // Create: one observation of Hurricane Andrew (numerics are exact BigDecimals).
     let andrew = NewHurricane {
@@ -39,7 +41,7 @@ fn main() -> hurricane_db::Result<()> {
         ),
         Err(Error::UniqueViolation { .. }) => println!("created  9000001 by an earlier run"),
         Err(Error::PermissionDenied { .. }) => {
-            let n = db.read_one(hurricane_db::queries::count)?;
+            let n = db.read_statement(hurricane_db::queries::count)?;
             println!("create   refused: this login may only read");
             println!("quickstart: read-only login, {n} observations in the table");
             return Ok(());

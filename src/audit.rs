@@ -1,7 +1,7 @@
 //! The audit trail: who changed which row, from what to what.
 //!
 //! Triggers on `hurricanes` (migration `audit_trail`) write one `edits` row per changed
-//! row, naming the application end user set by [`Db::transaction_as`] and the login
+//! row, naming the application end user set by [`crate::Db::transaction_as`] and the login
 //! role (`session_user`). This module reads it back.
 
 use chrono::{DateTime, Utc};
@@ -9,7 +9,6 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db::Db;
 use crate::error::Result;
 use crate::schema::edits;
 
@@ -96,21 +95,15 @@ impl Edit {
     }
 }
 
-/// Edits of one observation, oldest first.
-pub fn history(conn: &mut PgConnection, fid: i32) -> Result<Vec<Edit>> {
+/// Edits of one observation, oldest first ([`crate::Db::history`] on a pooled
+/// connection).
+pub fn observation_edits(conn: &mut PgConnection, fid: i32) -> Result<Vec<Edit>> {
     Ok(edits::table
         .filter(edits::table_name.eq("hurricanes"))
         .filter(edits::row_id.eq(fid))
         .order(edits::id.asc())
         .select(Edit::as_select())
         .load(conn)?)
-}
-
-impl Db {
-    /// The edits of observation `fid`, oldest first.
-    pub fn history(&self, fid: i32) -> Result<Vec<Edit>> {
-        self.read(|conn| history(conn, fid))
-    }
 }
 
 /// One recorded load (`loads`, migration 000008): a file loaded by `hurricane-db load`
@@ -188,8 +181,8 @@ impl Load {
     }
 }
 
-/// Every recorded load, oldest first.
-pub fn loads(conn: &mut PgConnection) -> Result<Vec<Load>> {
+/// Every recorded load, oldest first ([`crate::Db::loads`] on a pooled connection).
+pub fn list_loads(conn: &mut PgConnection) -> Result<Vec<Load>> {
     use crate::schema::loads;
     Ok(loads::table
         .order(loads::id.asc())
@@ -197,7 +190,7 @@ pub fn loads(conn: &mut PgConnection) -> Result<Vec<Load>> {
         .load(conn)?)
 }
 
-/// Which loads [`load_changes`] reports.
+/// Which loads [`storm_changes`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadSelection {
     /// Load `N` only.
@@ -321,7 +314,7 @@ fn short_time(v: Option<&Value>) -> String {
 /// when its first edit ever is one of the selected loads' (its first observations came
 /// with them), else *revised*. Observations a load left unchanged or that the file
 /// lacked have no edit and do not appear.
-pub fn load_changes(
+pub fn storm_changes(
     conn: &mut PgConnection,
     selection: LoadSelection,
 ) -> Result<Vec<StormChanges>> {
@@ -459,16 +452,4 @@ pub fn load_changes(
         out.push(storm);
     }
     Ok(out)
-}
-
-impl Db {
-    /// Every recorded load, oldest first.
-    pub fn loads(&self) -> Result<Vec<Load>> {
-        self.read(loads)
-    }
-
-    /// What the selected loads changed, storm by storm (see [`load_changes`]).
-    pub fn load_changes(&self, selection: LoadSelection) -> Result<Vec<StormChanges>> {
-        self.read(|conn| load_changes(conn, selection))
-    }
 }

@@ -1,9 +1,19 @@
-//! Writing the table back out: NOAA's HURDAT2 text or the IHW CSV layout.
+//! Writing the table back out: NOAA's HURDAT2 text, the IHW CSV layout or GeoJSON.
 //!
-//! Both stream: rows are read in keyset pages of [`PAGE_ROWS`] (never the whole
+//! All three stream: rows are read in keyset pages of [`PAGE_ROWS`] (never the whole
 //! table), formatted and written before the next page is read, so memory stays flat
-//! for any size. One page is one short read query; the pages together are not one
-//! snapshot (an export during a load may see part of it).
+//! for any size.
+//!
+//! **One snapshot.** Every page, and the storm counts, are read in one REPEATABLE
+//! READ transaction, so the file is the database as of one moment: a load or an edit
+//! that commits while an export runs is either wholly in the file (committed before
+//! the export's first read) or not at all. Called on a connection outside a
+//! transaction, an export opens its own (REPEATABLE READ, READ ONLY). Inside the
+//! caller's transaction it uses that transaction's snapshot: at REPEATABLE READ or
+//! SERIALIZABLE as it is; at READ COMMITTED (e.g. [`crate::Db::read`]) it first makes
+//! the transaction REPEATABLE READ, which PostgreSQL allows only before its first
+//! query, so an export in a READ COMMITTED transaction that has already read fails
+//! ([`Error::InvalidInput`]) instead of writing pages of different moments.
 //!
 //! **HURDAT2** (`export_hurdat2`): storms in BTID order, each a header line
 //! (`AL122005,            KATRINA,     34,`) and its observations in time order, in
@@ -13,7 +23,10 @@
 //! Positions are written with as many decimals as they need, at least one (NOAA
 //! writes one). Only storms with an ATCF id (loaded from HURDAT2) are written; others
 //! are counted as skipped. The radius of maximum wind (21st field) is written only for
-//! storms that have one. Exporting what was loaded from a NOAA file gives the file
+//! storms that have one. The status written is the one of the observation's category
+//! ([`Category::hurdat2_status`]: `HU` for `H1`..`H5`, `EX` for `E`,
+//! ...), never one that contradicts it; the database keeps a stored status equal to it
+//! (migration 000010). Exporting what was loaded from a NOAA file gives the file
 //! back line for line, except GENEVIEVE 2014's misaligned `HU ,23.1N, 177.0E`, written
 //! aligned (`  HU, 23.1N, 177.0E`).
 //!
@@ -37,10 +50,12 @@ use std::time::{Duration, Instant};
 
 use bigdecimal::{BigDecimal, Signed};
 use chrono::{DateTime, Datelike, Timelike, Utc};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::codes::{Basin, Category};
 use crate::error::{Error, Result};
 use crate::models::{Hurdat2Fields, Hurricane, Storm};
 use crate::schema::{hurricanes, storms};
@@ -102,7 +117,7 @@ type Row = (Hurricane, Hurdat2Fields, i32);
 /// Checks the filter's values before any query.
 fn check(f: &ExportFilter) -> Result<()> {
     if let Some(b) = &f.basin {
-        crate::queries::basin(b)?;
+        b.parse::<Basin>()?;
     }
     crate::queries::check_year("year_from", f.year_from)?;
     crate::queries::check_year("year_to", f.year_to)?;
@@ -131,7 +146,7 @@ macro_rules! storm_filter {
     ($q:expr, $f:expr) => {{
         let mut q = $q;
         if let Some(basin) = &$f.basin {
-            q = q.filter(s::basin.eq(crate::queries::basin(basin)?));
+            q = q.filter(s::basin.eq(basin.parse::<Basin>()?));
         }
         if let Some(y) = $f.year_from {
             q = q.filter(s::year.ge(y));
@@ -155,11 +170,11 @@ macro_rules! storm_filter {
 /// Plans every page's query for its own values. The page queries are prepared once
 /// per connection; after five runs PostgreSQL may switch to a generic plan, and for
 /// `ORDER BY fid LIMIT n` filtered by storm that plan walks the whole table by FID
-/// (a 2005-season IHW export went from 12 ms to 170 ms on the sixth call). Lasts
-/// for the caller's transaction only (`set_config(..., true)`).
+/// (a 2005-season IHW export went from 12 ms to 170 ms on the sixth call). `SET
+/// LOCAL`: for the export's transaction only, and (a SET, not a query) it takes no
+/// snapshot.
 fn plan_each_page(conn: &mut PgConnection) -> Result<()> {
-    diesel::sql_query("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
-        .execute(conn)?;
+    diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn)?;
     Ok(())
 }
 
@@ -167,8 +182,59 @@ fn io(e: std::io::Error) -> Error {
     Error::io("export output", e)
 }
 
-/// Writes the selected storms as HURDAT2 text to `out` (see the module docs).
+#[derive(QueryableByName)]
+struct Isolation {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    transaction_isolation: String,
+}
+
+/// Runs `f` in one snapshot (see the module docs): its own REPEATABLE READ READ ONLY
+/// transaction, or the caller's transaction made (or found) REPEATABLE READ.
+fn in_one_snapshot<T>(
+    conn: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
+    if depth.is_none() {
+        return conn
+            .build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run(f);
+    }
+    // SHOW takes no snapshot (PostgreSQL lets SET and SHOW run before the first query
+    // of a REPEATABLE READ transaction), so the SET below may still follow it.
+    let level: Isolation = diesel::sql_query("SHOW transaction_isolation").get_result(conn)?;
+    if !matches!(
+        level.transaction_isolation.as_str(),
+        "repeatable read" | "serializable"
+    ) {
+        diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(conn)
+            .map_err(|e| {
+                Error::InvalidInput(format!(
+                    "an export reads one snapshot: run it outside a transaction, first in one, \
+                     or in a REPEATABLE READ or SERIALIZABLE transaction; this {} transaction \
+                     cannot become REPEATABLE READ ({e})",
+                    level.transaction_isolation.to_uppercase()
+                ))
+            })?;
+    }
+    f(conn)
+}
+
+/// Writes the selected storms as HURDAT2 text to `out`, from one snapshot (see the
+/// module docs).
 pub fn export_hurdat2(
+    conn: &mut PgConnection,
+    f: &ExportFilter,
+    out: &mut dyn Write,
+) -> Result<ExportSummary> {
+    check(f)?;
+    in_one_snapshot(conn, |conn| hurdat2_pages(conn, f, out))
+}
+
+fn hurdat2_pages(
     conn: &mut PgConnection,
     f: &ExportFilter,
     out: &mut dyn Write,
@@ -181,7 +247,6 @@ pub fn export_hurdat2(
         ..ExportSummary::default()
     };
     // Storms without ATCF id are not written: count them.
-    check(f)?;
     plan_each_page(conn)?;
     let skipped = storm_filter!(s::storms.filter(s::atcf_id.is_null()).into_boxed(), f);
     summary.skipped_storms = skipped.count().get_result::<i64>(conn)? as u64;
@@ -226,7 +291,7 @@ pub fn export_hurdat2(
                 let id = x.atcf_id.as_deref().unwrap_or("");
                 let _ = write!(buf, "{id},{name:>19},{count:>7},\r\n");
             }
-            hurdat2_line(o, x, &mut buf);
+            hurdat2_line(o, x, &mut buf)?;
             summary.rows += 1;
         }
         out.write_all(&buf).map_err(io)?;
@@ -255,20 +320,22 @@ fn degrees(d: &BigDecimal) -> String {
     }
 }
 
-fn status_of(o: &Hurricane, x: &Hurdat2Fields) -> String {
-    if let Some(s) = &x.status {
-        return s.clone();
-    }
-    match o.cat.as_str() {
-        "H1" | "H2" | "H3" | "H4" | "H5" => "HU".into(),
-        "E" => "EX".into(),
-        "L" => "LO".into(),
-        "W" => "WV".into(),
-        other => other.into(),
+/// The status of the observation's category ([`Category::hurdat2_status`]); the
+/// stored status only for a code the enum does not know (the database keeps status
+/// and category paired, migration 000010).
+fn status_of(o: &Hurricane, x: &Hurdat2Fields) -> Result<String> {
+    match (Category::from_code(&o.cat), x.status.as_deref()) {
+        (Some(c), _) => Ok(c.hurdat2_status().to_string()),
+        (None, Some(stored)) => Ok(stored.to_string()),
+        (None, None) => Err(Error::InvalidInput(format!(
+            "FID {}: category {:?} has no HURDAT2 status, so the observation cannot be \
+             written as HURDAT2 (export it with --format ihw)",
+            o.fid, o.cat
+        ))),
     }
 }
 
-fn hurdat2_line(o: &Hurricane, x: &Hurdat2Fields, buf: &mut Vec<u8>) {
+fn hurdat2_line(o: &Hurricane, x: &Hurdat2Fields, buf: &mut Vec<u8>) -> Result<()> {
     let t = o.timestamp;
     // 0.0 of longitude is written W, as NOAA does (the Atlantic file has two).
     let lat = format!(
@@ -290,7 +357,7 @@ fn hurdat2_line(o: &Hurricane, x: &Hurdat2Fields, buf: &mut Vec<u8>) {
         t.day(),
         t.hour(),
         t.minute(),
-        status_of(o, x),
+        status_of(o, x)?,
         o.wind_kts,
         o.pressure.unwrap_or(-999),
     );
@@ -305,10 +372,21 @@ fn hurdat2_line(o: &Hurricane, x: &Hurdat2Fields, buf: &mut Vec<u8>) {
         let _ = write!(buf, " {rmw:>4},");
     }
     buf.extend_from_slice(b"\r\n");
+    Ok(())
 }
 
-/// Writes the selected storms' rows as the IHW CSV (header first, FID order).
+/// Writes the selected storms' rows as the IHW CSV (header first, FID order), from one
+/// snapshot (see the module docs).
 pub fn export_ihw(
+    conn: &mut PgConnection,
+    f: &ExportFilter,
+    out: &mut dyn Write,
+) -> Result<ExportSummary> {
+    check(f)?;
+    in_one_snapshot(conn, |conn| ihw_pages(conn, f, out))
+}
+
+fn ihw_pages(
     conn: &mut PgConnection,
     f: &ExportFilter,
     out: &mut dyn Write,
@@ -320,7 +398,6 @@ pub fn export_ihw(
         format: "ihw",
         ..ExportSummary::default()
     };
-    check(f)?;
     plan_each_page(conn)?;
     summary.storms = storm_filter!(s::storms.into_boxed(), f)
         .count()
@@ -392,8 +469,18 @@ type GeoRow = (
     Option<String>,
 );
 
-/// Writes the selected storms as a GeoJSON FeatureCollection (see the module docs).
+/// Writes the selected storms as a GeoJSON FeatureCollection to `out`, from one
+/// snapshot (see the module docs).
 pub fn export_geojson(
+    conn: &mut PgConnection,
+    f: &ExportFilter,
+    out: &mut dyn Write,
+) -> Result<ExportSummary> {
+    check(f)?;
+    in_one_snapshot(conn, |conn| geojson_pages(conn, f, out))
+}
+
+fn geojson_pages(
     conn: &mut PgConnection,
     f: &ExportFilter,
     out: &mut dyn Write,
@@ -405,7 +492,6 @@ pub fn export_geojson(
         format: "geojson",
         ..ExportSummary::default()
     };
-    check(f)?;
     plan_each_page(conn)?;
     let mut buf = Vec::with_capacity(1 << 16);
     buf.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");

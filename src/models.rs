@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::codes::{Basin, Category};
 use crate::error::{Error, Result};
-
 use crate::schema::{basins, categories, hurricanes, storms};
 
 /// One observation as stored. Numerics stay exact `BigDecimal`s (1.140175 stays
@@ -37,14 +37,28 @@ pub struct Hurricane {
     /// Central pressure in millibars (800 to 1100); `None` when not measured.
     pub pressure: Option<i16>,
     /// Category code: `H1`..`H5`, `TS`, `TD`, `E`, `L`, ...; one of the `categories`
-    /// table (anything else is [`Error::UnknownCode`]).
+    /// table. Text, so that a code added by a newer release still reads:
+    /// [`Hurricane::category`] gives the [`Category`].
     pub cat: String,
-    /// Ocean basin name, e.g. `North Atlantic`; one of the `basins` table.
+    /// Ocean basin name, e.g. `North Atlantic`; one of the `basins` table
+    /// ([`Hurricane::basin`] gives the [`Basin`]).
     pub basin: String,
     /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
     #[serde(deserialize_with = "bounded_decimal")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
     pub shape_length: BigDecimal,
+}
+
+impl Hurricane {
+    /// The category of [`Hurricane::cat`]; `None` for a code this crate does not know.
+    pub fn category(&self) -> Option<Category> {
+        Category::from_code(&self.cat)
+    }
+
+    /// The basin of [`Hurricane::basin`]; `None` for a name this crate does not know.
+    pub fn basin(&self) -> Option<Basin> {
+        Basin::from_name(&self.basin)
+    }
 }
 
 /// A new observation. `pressure: None` is written as NULL (not measured).
@@ -127,10 +141,16 @@ impl HurricaneChanges {
         *self == HurricaneChanges::default()
     }
 
-    /// Checks every given value against the column it goes to, before anything is
-    /// sent: text without NUL bytes and within its length, decimals within their range
-    /// and number of decimals. [`Error::InvalidInput`] names the field.
+    /// Checks, before anything is sent, that the changeset changes something and that
+    /// every given value fits the column it goes to: text without NUL bytes and within
+    /// its length, decimals within their range and number of decimals.
+    /// [`Error::InvalidInput`] names the field.
     pub fn validate(&self) -> Result<()> {
+        if self.is_empty() {
+            return Err(Error::InvalidInput(
+                "changes: expected at least one field to change".into(),
+            ));
+        }
         if let Some(name) = &self.name {
             check_text("name", name, MAX_NAME_CHARS)?;
         }
@@ -168,20 +188,20 @@ impl NewHurricane {
 
 /// Longest storm name accepted (characters). IHW names are at most 10-odd letters;
 /// the bound keeps a runaway value out of the table, the summary and the audit trail.
-pub const MAX_NAME_CHARS: usize = 64;
+pub(crate) const MAX_NAME_CHARS: usize = 64;
 /// Longest category code (`varchar(2)`).
-pub const MAX_CAT_CHARS: usize = 2;
+pub(crate) const MAX_CAT_CHARS: usize = 2;
 /// Longest basin name (`varchar(16)`).
-pub const MAX_BASIN_CHARS: usize = 16;
+pub(crate) const MAX_BASIN_CHARS: usize = 16;
 /// Longest decimal text accepted before parsing: parsing and comparing a decimal costs
 /// time with its length, and no stored value needs more than a few digits.
-pub const MAX_DECIMAL_CHARS: usize = 32;
+pub(crate) const MAX_DECIMAL_CHARS: usize = 32;
 /// Decimals stored for positions and shape lengths (`numeric(_, 6)`).
-pub const DECIMAL_SCALE: i64 = 6;
+pub(crate) const DECIMAL_SCALE: i64 = 6;
 
 /// A text value for a column: no NUL byte (PostgreSQL text cannot hold one) and at
 /// most `max` characters.
-pub fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
+pub(crate) fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
     if value.contains('\0') {
         return Err(Error::InvalidInput(format!(
             "{field}: expected text without NUL bytes"
@@ -197,7 +217,7 @@ pub fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
 }
 
 /// A decimal for a `numeric(_, 6)` column within `lo..=hi`, at most 6 decimals.
-pub fn check_decimal(field: &str, value: &BigDecimal, lo: i64, hi: i64) -> Result<()> {
+pub(crate) fn check_decimal(field: &str, value: &BigDecimal, lo: i64, hi: i64) -> Result<()> {
     // Exponent first: comparing 1e131000 with 90 would build a 131,000-digit number.
     let (_, scale) = value.normalized().as_bigint_and_exponent();
     let (lo_d, hi_d) = (BigDecimal::from(lo), BigDecimal::from(hi));
@@ -335,12 +355,13 @@ pub struct Storm {
     pub peak_cat: String,
 }
 
-/// One category code (`categories`): the closed set `hurricanes.cat` and
-/// `storms.peak_cat` draw from. Read-only for every login; changed by migrations.
+/// One row of the reference table `categories`, as the database holds it: the closed
+/// set `hurricanes.cat` and `storms.peak_cat` draw from. Read-only for every login;
+/// changed by migrations. [`Category`] is the same set as a Rust type.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = categories, primary_key(code), check_for_backend(diesel::pg::Pg))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Category {
+pub struct CategoryRow {
     /// The code as written in the IHW file's CAT column, e.g. `H3`, `TS`, `E`.
     pub code: String,
     /// What the code means, e.g. "major hurricane, Saffir-Simpson category 3, 96-112 kt".
@@ -356,12 +377,13 @@ pub struct Category {
     pub hurdat2_status: Option<String>,
 }
 
-/// One ocean basin (`basins`): the closed set `hurricanes.basin` and `storms.basin`
-/// draw from. Read-only for every login; changed by migrations.
+/// One row of the reference table `basins`, as the database holds it: the closed set
+/// `hurricanes.basin` and `storms.basin` draw from. Read-only for every login; changed
+/// by migrations. [`Basin`] is the same set as a Rust type.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = basins, primary_key(name), check_for_backend(diesel::pg::Pg))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Basin {
+pub struct BasinRow {
     /// The name as written in the IHW file's BASIN column, e.g. `North Atlantic`.
     pub name: String,
     /// Two-letter NOAA code, the prefix of HURDAT2 storm ids (`AL`, `EP`).

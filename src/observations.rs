@@ -7,7 +7,6 @@
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
-use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::models::{Hurricane, HurricaneChanges, NewHurricane};
 use crate::schema::hurricanes;
@@ -21,7 +20,7 @@ pub fn insert(conn: &mut PgConnection, new: &NewHurricane) -> Result<Hurricane> 
 }
 
 /// Applies `changes` to observation `fid` on `conn`; [`Error::NotFound`] if there is
-/// none. Call [`check_changes`] first.
+/// none. Call [`HurricaneChanges::validate`] first.
 pub fn update(conn: &mut PgConnection, fid: i32, changes: &HurricaneChanges) -> Result<Hurricane> {
     diesel::update(hurricanes::table.find(fid))
         .set(changes)
@@ -36,93 +35,5 @@ pub fn delete(conn: &mut PgConnection, fid: i32) -> Result<()> {
     match diesel::delete(hurricanes::table.find(fid)).execute(conn)? {
         0 => Err(Error::NotFound(format!("observation with FID {fid}"))),
         _ => Ok(()),
-    }
-}
-
-/// The values of reference table `table` (`categories` or `basins`), in order.
-pub fn valid_codes(conn: &mut PgConnection, table: &str) -> Result<Vec<String>> {
-    match table {
-        "categories" => Ok(crate::queries::categories(conn)?
-            .into_iter()
-            .map(|c| c.code)
-            .collect()),
-        "basins" => Ok(crate::queries::basins(conn)?
-            .into_iter()
-            .map(|b| b.name)
-            .collect()),
-        other => Err(Error::InvalidInput(format!(
-            "table \"{other}\": expected categories or basins"
-        ))),
-    }
-}
-
-/// A changeset that changes something and whose values fit their columns.
-pub fn check_changes(changes: &HurricaneChanges) -> Result<()> {
-    if changes.is_empty() {
-        return Err(Error::InvalidInput(
-            "changes: expected at least one field to change".into(),
-        ));
-    }
-    changes.validate()
-}
-
-impl Db {
-    /// Inserts one observation; the audit trail names `app_user`.
-    /// A taken FID is [`Error::UniqueViolation`], an impossible value
-    /// [`Error::InvalidInput`] (checked here) or [`Error::CheckViolation`], a `cat`
-    /// or `basin` the reference tables do not list [`Error::UnknownCode`] with the
-    /// valid codes.
-    pub fn insert_observation(&self, app_user: &str, new: &NewHurricane) -> Result<Hurricane> {
-        // Refuse a bad value before a connection or a transaction is taken.
-        new.validate()?;
-        self.transaction_as(app_user, |conn| insert(conn, new))
-            .map_err(|e| self.with_valid_codes(e))
-    }
-
-    /// Completes an [`Error::UnknownCode`] (whose transaction has ended) with the
-    /// valid codes, read from its reference table; returns any other error as it is.
-    /// Costs one read, on the error path only. Services that write with the free
-    /// functions call it on the error of their transaction.
-    pub fn with_valid_codes(&self, e: Error) -> Error {
-        match e {
-            Error::UnknownCode {
-                column,
-                value,
-                table,
-                codes,
-                source,
-            } if codes.is_empty() => {
-                let codes = self
-                    .read_one(|conn| valid_codes(conn, table))
-                    .unwrap_or_default();
-                Error::UnknownCode {
-                    column,
-                    value,
-                    table,
-                    codes,
-                    source,
-                }
-            }
-            e => e,
-        }
-    }
-
-    /// Applies `changes` to observation `fid`; the audit trail names `app_user` (and
-    /// records nothing if the values were already those).
-    pub fn update_observation(
-        &self,
-        app_user: &str,
-        fid: i32,
-        changes: &HurricaneChanges,
-    ) -> Result<Hurricane> {
-        check_changes(changes)?;
-        self.transaction_as(app_user, |conn| update(conn, fid, changes))
-            .map_err(|e| self.with_valid_codes(e))
-    }
-
-    /// Deletes observation `fid`; the audit trail keeps its last values and names
-    /// `app_user`. A writer login gets [`Error::PermissionDenied`].
-    pub fn delete_observation(&self, app_user: &str, fid: i32) -> Result<()> {
-        self.transaction_as(app_user, |conn| delete(conn, fid))
     }
 }

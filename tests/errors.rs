@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::{sample_observation, TestDb};
 
 fn backend_pid(conn: &mut PgConnection) -> i32 {
@@ -17,7 +17,7 @@ fn backend_pid(conn: &mut PgConnection) -> i32 {
 
 #[test]
 fn a_deadlock_is_a_retryable_conflict_and_a_retry_succeeds() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(2));
+    let t = TestDb::with_builder(Db::builder().pool_size(2));
     // Two storms: the storms-summary trigger locks one row per storm, and the two
     // transactions must meet only at the two observations.
     t.db.insert_observation("setup", &sample_observation(1))
@@ -71,7 +71,7 @@ fn a_deadlock_is_a_retryable_conflict_and_a_retry_succeeds() {
 
 #[test]
 fn a_connection_killed_mid_transaction_is_connection_lost_and_the_pool_heals() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(1));
+    let t = TestDb::with_builder(Db::builder().pool_size(1));
     let mut admin = t.connect();
     let result = t.db.transaction(|conn| {
         diesel::insert_into(hurricanes::table)
@@ -138,7 +138,7 @@ fn constraint_and_decode_errors_are_not_retryable_and_keep_their_source() {
         .unwrap();
     assert_eq!(
         text, "hurricane-db",
-        "DbOptions::application_name reaches the server"
+        "DbBuilder::application_name reaches the server"
     );
 }
 
@@ -184,8 +184,8 @@ fn the_callers_own_error_type_goes_through_transaction() {
 
 #[test]
 fn statement_timeout_from_options_is_enforced() {
-    let t = TestDb::with_options(
-        DbOptions::default().statement_timeout(Some(std::time::Duration::from_millis(200))),
+    let t = TestDb::with_builder(
+        Db::builder().statement_timeout(Some(std::time::Duration::from_millis(200))),
     );
     let started = std::time::Instant::now();
     let err =
@@ -195,5 +195,82 @@ fn statement_timeout_from_options_is_enforced() {
         started.elapsed() < std::time::Duration::from_secs(3),
         "{err}"
     );
-    assert!(err.to_string().contains("statement timeout"), "{err}");
+    assert!(chain(&err).contains("statement timeout"), "{}", chain(&err));
+}
+
+/// An error and its sources as anyhow's `{:#}` prints them: `outer: inner: ...`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Issue 17 point 5: walking `source()` prints every text once. No link of a chain
+/// repeats the text of the link it is made from (a constraint's server message, an
+/// I/O error's reason, a curation's check, a migration's failure).
+#[test]
+fn error_chains_print_each_text_once() {
+    let t = TestDb::new();
+    t.db.insert_observation("setup", &sample_observation(1))
+        .unwrap();
+    let mut errors: Vec<Error> = vec![
+        t.db.insert_observation("setup", &sample_observation(1))
+            .unwrap_err(),
+        t.db.insert_observation("setup", &{
+            let mut bad = sample_observation(2);
+            bad.pressure = Some(5);
+            bad
+        })
+        .unwrap_err(),
+        t.db.read(|c| Ok::<_, Error>(diesel::sql_query("SELECT 'x'::int").execute(c)?))
+            .unwrap_err(),
+        t.db.read(|c| {
+            Ok::<_, Error>(diesel::sql_query("SELECT no_such_column FROM hurricanes").execute(c)?)
+        })
+        .unwrap_err(),
+        t.db.reassign_observations("setup", 1, 99).unwrap_err(),
+        hurricane_db::ingest::load_path(
+            &t.db,
+            "/nonexistent/storm_data.csv",
+            &hurricane_db::ingest::LoadOptions::new(),
+        )
+        .unwrap_err(),
+    ];
+    // A migration failure keeps diesel_migrations' error as its source.
+    errors.push(
+        hurricane_db_testkit::TestDb::empty()
+            .db
+            .revert_last_migration()
+            .unwrap_err(),
+    );
+    for e in &errors {
+        let mut links = vec![e.to_string()];
+        let mut source = e.source();
+        while let Some(s) = source {
+            links.push(s.to_string());
+            source = s.source();
+        }
+        println!("chain: {}", links.join(": "));
+        assert!(links.len() >= 2, "{e:?} keeps its source");
+        for pair in links.windows(2) {
+            assert!(
+                !pair[0].contains(&pair[1]) && !pair[1].contains(&pair[0]),
+                "printed twice: {pair:?}"
+            );
+        }
+    }
+    let migration = errors.last().unwrap();
+    assert!(
+        matches!(migration, Error::Migration { .. }),
+        "{migration:?}"
+    );
+    println!(
+        "size_of::<Error>() = {} bytes",
+        std::mem::size_of::<Error>()
+    );
+    assert!(std::mem::size_of::<Error>() <= 64);
 }

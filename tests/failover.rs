@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{Db, DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::cluster::{Cluster, StopMode};
 use hurricane_db_testkit::{sample_observation, topology, Topology};
 
@@ -83,13 +83,11 @@ fn commit_p50(db: &Db, n: usize) -> Duration {
 #[test]
 fn writes_resume_on_a_promoted_standby_and_none_acknowledged_is_lost() {
     let topo = topology(1);
-    let db = Db::connect_with(
-        &writer_url(&topo),
-        DbOptions::default()
-            .pool_size(2)
-            .checkout_timeout(Duration::from_secs(10)),
-    )
-    .unwrap();
+    let db = Db::builder()
+        .pool_size(2)
+        .checkout_timeout(Duration::from_secs(10))
+        .connect(&writer_url(&topo))
+        .unwrap();
     db.insert_observation("setup", &sample_observation(1))
         .unwrap();
     let asynchronous = commit_p50(&db, 200);
@@ -222,7 +220,10 @@ fn cut_off_standby(topo: &Topology) {
 fn asynchronous_replication_loses_acknowledged_commits_in_a_crash_and_synchronous_does_not() {
     for sync in [false, true] {
         let topo = topology(1);
-        let db = Db::connect_with(&writer_url(&topo), DbOptions::default().pool_size(2)).unwrap();
+        let db = Db::builder()
+            .pool_size(2)
+            .connect(&writer_url(&topo))
+            .unwrap();
         db.insert_observation("setup", &sample_observation(1))
             .unwrap();
         topo.wait_replayed(Duration::from_secs(5)).unwrap();

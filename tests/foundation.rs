@@ -8,7 +8,7 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane};
+use hurricane_db::{Db, Error, Hurricane, HurricaneChanges, NewHurricane};
 use hurricane_db_testkit::{sample_observation, TestDb};
 
 /// Marks the panics these tests cause, so the hook below keeps them out of the log.
@@ -213,7 +213,7 @@ fn read_only_transaction_refuses_writes() {
 #[test]
 fn a_panicking_closure_rolls_back_and_the_panic_continues() {
     quiet_intended_panics();
-    let t = TestDb::with_options(DbOptions::default().pool_size(1));
+    let t = TestDb::with_builder(Db::builder().pool_size(1));
     let pid_before = backend_pid(&t.db);
     let caught = catch_unwind(AssertUnwindSafe(|| {
         let _: hurricane_db::Result<()> = t.db.transaction(|conn| {
@@ -270,7 +270,7 @@ struct Activity {
 #[test]
 fn hundred_closures_leave_the_pool_clean() {
     quiet_intended_panics();
-    let t = TestDb::with_options(DbOptions::default().pool_size(2));
+    let t = TestDb::with_builder(Db::builder().pool_size(2));
     let db = Arc::new(t.db.clone());
     {
         // Open both connections up front, so the test sees what happens to each.
@@ -338,11 +338,10 @@ fn hundred_closures_leave_the_pool_clean() {
 
 #[test]
 fn connection_errors_never_show_the_password() {
-    let err = Db::connect_with(
-        "postgresql://writer:TopSecret42@127.0.0.1:1/ihw?connect_timeout=2",
-        DbOptions::default().connect_timeout(std::time::Duration::from_secs(2)),
-    )
-    .expect_err("nothing listens on port 1");
+    let err = Db::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .connect("postgresql://writer:TopSecret42@127.0.0.1:1/ihw?connect_timeout=2")
+        .expect_err("nothing listens on port 1");
     let text = err.to_string();
     assert!(matches!(err, Error::Connection(_)), "{err:?}");
     assert!(!text.contains("TopSecret42"), "{text}");

@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use hurricane_db::audit::Edit;
-use hurricane_db::models::HurricaneChanges;
 use hurricane_db::roles::{add_user, Role};
 use hurricane_db::schema::{edits, hurricanes};
-use hurricane_db::{Db, DbOptions};
+use hurricane_db::Db;
+use hurricane_db::HurricaneChanges;
 use hurricane_db_testkit::{sample_observation, unique_name, TestDb};
 
 const PASSWORD: &str = "bouncer-Secret-10";
@@ -265,11 +265,11 @@ fn server_sessions(conn: &mut PgConnection, user: &str) -> i64 {
 fn sixteen_app_users_through_pgbouncer_in_transaction_mode_are_attributed_exactly() {
     const UPDATES: i32 = 25;
     let (t, writer, bouncer) = setup(4);
-    let db = Db::connect_with(
-        &bouncer.url(&writer, PASSWORD, &t.name),
-        DbOptions::default().pool_size(8).statement_cache(false),
-    )
-    .expect("connect through PgBouncer");
+    let db = Db::builder()
+        .pool_size(8)
+        .statement_cache(false)
+        .connect(&bouncer.url(&writer, PASSWORD, &t.name))
+        .expect("connect through PgBouncer");
     let mut admin = t.connect();
     let before = last_edit_id(&mut admin);
 
@@ -387,7 +387,7 @@ fn diesel_statement_cache_must_be_off_behind_pgbouncer_in_transaction_mode() {
 
     // The contrast: Diesel's named statements (__diesel_stmt_N) are prepared on
     // whichever server connection PgBouncer lent for that statement.
-    let cached = Db::connect_with(&url, DbOptions::default().pool_size(8)).unwrap();
+    let cached = Db::builder().pool_size(8).connect(&url).unwrap();
     let (errors, wrong, first) = read_workload(&cached);
     drop(cached);
     println!(
@@ -396,11 +396,11 @@ fn diesel_statement_cache_must_be_off_behind_pgbouncer_in_transaction_mode() {
         first.map_or_else(String::new, |e| format!(" (first error: {e})"))
     );
 
-    let uncached = Db::connect_with(
-        &url,
-        DbOptions::default().pool_size(8).statement_cache(false),
-    )
-    .unwrap();
+    let uncached = Db::builder()
+        .pool_size(8)
+        .statement_cache(false)
+        .connect(&url)
+        .unwrap();
     let (errors, wrong, first) = read_workload(&uncached);
     println!(
         "pgbouncer transaction mode, statement cache off: {reads} reads, {errors} errors, \
@@ -420,9 +420,9 @@ fn a_session_level_app_user_left_on_a_pgbouncer_server_connection_is_not_recorde
     // One server connection: every client's transaction runs on the same session.
     let (t, writer, bouncer) = setup(1);
     let url = bouncer.url(&writer, PASSWORD, &t.name);
-    let options = DbOptions::default().pool_size(1).statement_cache(false);
-    let careless = Db::connect_with(&url, options.clone()).unwrap();
-    let db = Db::connect_with(&url, options).unwrap();
+    let options = Db::builder().pool_size(1).statement_cache(false);
+    let careless = options.clone().connect(&url).unwrap();
+    let db = options.connect(&url).unwrap();
 
     // Another client's mistake: set_config(..., false) names mallory for the whole
     // server session, which outlives its transaction and its client.
@@ -435,7 +435,7 @@ fn a_session_level_app_user_left_on_a_pgbouncer_server_connection_is_not_recorde
         .unwrap();
     drop(careless);
     let leaked: Setting = db
-        .read_one(|c| {
+        .read_statement(|c| {
             Ok(
                 diesel::sql_query("SELECT current_setting('hurricane_db.app_user', true) AS value")
                     .get_result(c)?,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{Db, DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::cluster::StopMode;
 use hurricane_db_testkit::{sample_observation, topology, Topology};
 
@@ -15,13 +15,11 @@ fn in_recovery(conn: &mut PgConnection) -> Result<bool, Error> {
 }
 
 fn routed_db(topo: &Topology) -> Db {
-    Db::connect_with(
-        &topo.primary_url(),
-        DbOptions::default()
-            .pool_size(4)
-            .read_urls(topo.read_urls()),
-    )
-    .unwrap()
+    Db::builder()
+        .pool_size(4)
+        .read_urls(topo.read_urls())
+        .connect(&topo.primary_url())
+        .unwrap()
 }
 
 fn wind(conn: &mut PgConnection, fid: i32) -> Result<Option<i16>, Error> {
@@ -42,7 +40,7 @@ fn reads_go_to_standbys_and_writes_to_the_primary() {
     let db = routed_db(&topo);
     assert_eq!(db.read_servers().len(), 2);
     let read = db.read(in_recovery).unwrap();
-    let one = db.read_one(in_recovery).unwrap();
+    let one = db.read_statement(in_recovery).unwrap();
     let write = db.transaction(in_recovery).unwrap();
     println!("db.read on a standby: {read}; db.read_one on a standby: {one}; db.transaction on a standby: {write}");
     assert!(read && one, "reads ran where pg_is_in_recovery() is true");
@@ -215,11 +213,10 @@ fn session_positions_advance_with_every_commit_even_with_asynchronous_commit() {
 #[test]
 fn a_writer_on_a_standby_fails_at_begin_and_says_why() {
     let topo = topology(1);
-    let db = Db::connect_with(
-        &topo.standbys[0].url(&topo.database),
-        DbOptions::default().pool_size(2),
-    )
-    .unwrap();
+    let db = Db::builder()
+        .pool_size(2)
+        .connect(&topo.standbys[0].url(&topo.database))
+        .unwrap();
     let mut ran = false;
     let started = Instant::now();
     let err = db

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use hurricane_db::queries::{self, Filter};
-use hurricane_db::{DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::cluster::StopMode;
 use hurricane_db_testkit::{cluster, sample_observation, TestDb};
 
@@ -73,8 +73,8 @@ fn call(
 }
 
 fn run_mode(mode: &str) -> Tally {
-    let t = TestDb::with_options(
-        DbOptions::default()
+    let t = TestDb::with_builder(
+        Db::builder()
             .pool_size(4)
             .checkout_timeout(Duration::from_secs(2)),
     );

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable, Text};
-use hurricane_db::mask::mask_secrets;
+use hurricane_db::mask_secrets;
 use hurricane_db::roles::{add_user, Role};
-use hurricane_db::{Db, DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::{admin_execute, cluster, unique_name, TestDb};
 
 const PASSWORD: &str = "Tls-Secret-42";
@@ -206,7 +206,7 @@ struct SslSession {
 
 /// What the server says about the TLS of the pooled session it serves.
 fn session_ssl(db: &Db) -> SslSession {
-    db.read_one(|conn| {
+    db.read_statement(|conn| {
         Ok(diesel::sql_query(
             "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
         )
@@ -231,10 +231,9 @@ fn encode(path: &Path) -> String {
 /// One attempt: prints the masked URL, the outcome and the time, and returns it.
 fn attempt(case: &str, url: &str) -> Result<Db, Error> {
     let started = Instant::now();
-    let result = Db::connect_with(
-        url,
-        DbOptions::default().connect_timeout(Duration::from_secs(3)),
-    );
+    let result = Db::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .connect(url);
     let ms = started.elapsed().as_millis();
     match &result {
         Ok(_) => println!("{case}: {} -> ok ({ms} ms)", mask_secrets(url)),

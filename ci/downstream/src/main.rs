@@ -3,13 +3,10 @@
 
 use diesel::prelude::*;
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{Db, DbOptions, Error};
+use hurricane_db::{Db, Error};
 
 fn main() -> Result<(), Error> {
-    let db = Db::connect_with(
-        &std::env::var("DATABASE_URL").map_err(|_| Error::InvalidInput("DATABASE_URL".into()))?,
-        DbOptions::from_env()?.pool_size(2),
-    )?;
+    let db = Db::builder().override_from_env()?.pool_size(2).connect(&std::env::var("DATABASE_URL").map_err(|_| Error::InvalidInput("DATABASE_URL".into()))?)?;
     db.check_schema()?;
     // A pooled connection is a Diesel connection: no `&mut *conn` needed.
     let mut conn = db.conn()?;

@@ -14,19 +14,22 @@
 //! then `hurricane-db export --format hurdat2` and `--format ihw` of the loaded
 //! database to a file, with the exporter's peak RSS. Prints medians and
 //! `ratio hurdat2/csv X.XX (target <= 1.5)`; asserts nothing about speed.
+//!
+//! The files come from `HURRICANE_DB_DATA_DIR`, else the gzip copies bundled in `data/`
+//! (`hurricane_db_testkit::data`; the first lines printed say which), decompressed to
+//! a temporary folder first so the loads time the loader, not gunzip.
 
 use std::error::Error;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hurricane_db_testkit::TestDb;
+use hurricane_db_testkit::{data, TestDb};
 
 #[path = "common/load_runs.rs"]
 mod load_runs;
 use load_runs::{loader_binary, median, run_loader};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 const ROWS: f64 = 35_486.0;
 
 type AnyResult<T> = Result<T, Box<dyn Error>>;
@@ -44,16 +47,15 @@ fn main() -> AnyResult<()> {
         return Err("--runs must be at least 1".into());
     }
     let bin = loader_binary()?;
-    let shared = Path::new(SHARED);
-    let csv = shared.join("storm_data.csv");
-    let atlantic = shared.join("hurdat2/hurdat2-1851-2016-041117-SHORT.txt");
-    let pacific = shared.join("hurdat2/hurdat2-nepac-1949-2016-041317.txt");
+    let work = tempfile::tempdir()?;
+    let csv = data::plain(&data::file(data::STORM_DATA), work.path())?;
+    let atlantic = data::plain(&data::file(data::ATLANTIC), work.path())?;
+    let pacific = data::plain(&data::file(data::PACIFIC), work.path())?;
     let cluster = hurricane_db_testkit::cluster();
     println!(
         "bench_hurdat2: PostgreSQL in {} (fsync off), {runs} alternating runs, medians",
         cluster.dir().display()
     );
-    let work = tempfile::tempdir()?;
     let out = work.path().join("export.out");
     let (mut t_csv, mut t_h2, mut t_atl, mut t_pac) = (vec![], vec![], vec![], vec![]);
     let (mut x_h2, mut x_ihw) = (vec![], vec![]);

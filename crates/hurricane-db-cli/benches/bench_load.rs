@@ -10,7 +10,9 @@
 //!     identical empty table: the near-limit baseline (with the loader's work_mem);
 //! (c) `hurricane-db load` of the unchanged file again (a refresh that changes nothing);
 //! and prints a/b and c/b with the loader's own phase rates. Sizes above the real
-//! file's are made by repeating it with new FIDs. `--rss-rows N` also loads an N-row
+//! file's are made by repeating it with new FIDs. The real file is
+//! `$HURRICANE_DB_DATA_DIR/storm_data.csv`, else the bundled `data/ihw/storm_data.csv.gz`
+//! (`hurricane_db_testkit::data`; the first line printed says which). `--rss-rows N` also loads an N-row
 //! file once and prints the loader's peak RSS.
 
 use std::error::Error;
@@ -20,13 +22,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hurricane_db_testkit::TestDb;
+use hurricane_db_testkit::{data, TestDb};
 
 #[path = "common/load_runs.rs"]
 mod load_runs;
 use load_runs::{checkpoint, loader_binary, median, run_loader};
 
-const REAL: &str = "../../../shared/data/storm_data.csv";
 /// Runs per phase and size (medians); `--runs N` overrides.
 const RUNS: usize = 5;
 
@@ -53,7 +54,7 @@ fn main() -> AnyResult<()> {
         }
     }
     let bin = loader_binary()?;
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join(REAL);
+    let real = data::file(data::STORM_DATA);
     let work = tempfile::tempdir()?;
     let cluster = hurricane_db_testkit::cluster();
     println!(
@@ -178,7 +179,7 @@ fn max_rss_of(cmd: &mut Command) -> AnyResult<i64> {
 
 /// Writes `rows` IHW rows: the real file repeated, FIDs renumbered to stay unique.
 fn repeat_raw(real: &Path, out: &Path, rows: usize) -> AnyResult<()> {
-    let text = std::fs::read_to_string(real)?;
+    let text = data::read_to_string(real)?;
     let mut lines = text.lines();
     let header = lines.next().ok_or("empty real file")?;
     let body: Vec<&str> = lines.collect();

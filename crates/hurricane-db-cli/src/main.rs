@@ -17,11 +17,11 @@ mod query;
 mod releases;
 mod users;
 
-use hurricane_db::db::{Db, MigrationStatus};
-use hurricane_db::error::{Error, Result};
 use hurricane_db::ingest::{load_path, LoadOptions, LoadSummary};
-use hurricane_db::mask::mask_secrets;
+use hurricane_db::mask_secrets;
 use hurricane_db::queries;
+use hurricane_db::{Db, MigrationStatus};
+use hurricane_db::{Error, Result};
 use hurricane_db_testkit::cluster::{self, Cluster, Durability};
 use hurricane_db_testkit::private::{self, url_from_env_or_private};
 
@@ -203,7 +203,15 @@ fn main() -> ExitCode {
         // `hurricane-db track 104 | head -5`: the reader has what it wanted.
         Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // The error and its sources, each once (the library's errors say what they
+            // make of a cause and leave the cause's text to the cause).
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            eprintln!("error: {text}");
             ExitCode::FAILURE
         }
     }
@@ -360,7 +368,7 @@ fn run(cli: Cli) -> Result<()> {
                     read: false,
                 } => {
                     let url = url_from_env_or_private()?;
-                    let from = match hurricane_db::db::database_url_from_env()? {
+                    let from = match hurricane_db::database_url_from_env()? {
                         Some(_) => "DATABASE_URL".to_string(),
                         None => format!("the private cluster in {}", dir.display()),
                     };
@@ -368,14 +376,10 @@ fn run(cli: Cli) -> Result<()> {
                     println!("{url}");
                 }
                 DbAction::Url { read: true, .. } => {
-                    let urls: Vec<String> = if hurricane_db::db::database_url_from_env()?.is_some()
-                    {
-                        let urls = hurricane_db::config::var("HURRICANE_DB_READ_URLS")?;
+                    let urls: Vec<String> = if hurricane_db::database_url_from_env()?.is_some() {
+                        let builder = hurricane_db::Db::builder().override_from_env()?;
                         eprintln!("standbys: from HURRICANE_DB_READ_URLS (DATABASE_URL is set)");
-                        urls.unwrap_or_default()
-                            .split_whitespace()
-                            .map(String::from)
-                            .collect()
+                        builder.read_urls
                     } else {
                         start_standbys(&dir, None)?
                             .1
@@ -394,7 +398,7 @@ fn run(cli: Cli) -> Result<()> {
                 DbAction::Url {
                     user: Some(user), ..
                 } => {
-                    if hurricane_db::db::database_url_from_env()?.is_some() {
+                    if hurricane_db::database_url_from_env()?.is_some() {
                         return Err(Error::InvalidInput(
                             "--user: only for the private cluster (DATABASE_URL is set)".into(),
                         ));
@@ -626,9 +630,9 @@ const SAMPLE: &[u8] = include_bytes!("../../../data/storm_sample.csv");
 /// `hurricane-db serve`: prepares the database (blocking, before any async runtime
 /// exists), then hands it to the service crate.
 fn serve() -> Result<()> {
-    let is_private = hurricane_db::db::database_url_from_env()?.is_none();
+    let is_private = hurricane_db::database_url_from_env()?.is_none();
     let db = private::db_checked_or_private(hurricane_db_service::options_from_env()?)?;
-    if is_private && db.read_one(queries::count)? == 0 {
+    if is_private && db.read_statement(queries::count)? == 0 {
         let summary = load_sample(&db)?;
         tracing::info!("empty table: {summary}");
     }
@@ -688,7 +692,7 @@ fn demo(started: Instant) -> Result<()> {
         );
     }
     println!();
-    if hurricane_db::db::database_url_from_env()?.is_none() {
+    if hurricane_db::database_url_from_env()?.is_none() {
         let dir = std::env::current_dir()
             .map(|d| d.join(hurricane_db_testkit::cluster::DEFAULT_DIR))
             .unwrap_or_else(|_| PathBuf::from(hurricane_db_testkit::cluster::DEFAULT_DIR));

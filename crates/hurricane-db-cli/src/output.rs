@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use hurricane_db::error::{Error, Result};
+use hurricane_db::{Error, Result};
 
 /// Output format of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use hurricane_db::db::Db;
-use hurricane_db::error::{Error, Result};
 use hurricane_db::plot;
+use hurricane_db::Db;
+use hurricane_db::{Error, Result};
 
 /// The pictures.
 #[derive(Subcommand, Debug, Clone)]

@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::output::{coord, emit, summary, Column, Format};
-use hurricane_db::db::Db;
-use hurricane_db::error::Result;
-use hurricane_db::models::{Hurricane, Storm};
 use hurricane_db::queries::{self, Filter, NearStorm, StormFilter};
+use hurricane_db::Db;
+use hurricane_db::Result;
+use hurricane_db::{Hurricane, Storm};
 
 /// Output flags shared by the listing commands.
 #[derive(Args, Debug, Clone, Copy)]
@@ -107,7 +107,7 @@ pub fn storms(db: &Db, args: &StormsArgs) -> Result<()> {
 }
 
 pub fn track(db: &Db, btid: i16, output: OutputArgs) -> Result<()> {
-    let rows = db.read(|conn| queries::track(conn, btid))?;
+    let rows = db.read(|conn| queries::by_btid(conn, btid))?;
     let format = output.format();
     emit(&rows, &observation_columns(), format)?;
     let (first, last) = (&rows[0], &rows[rows.len() - 1]);

@@ -2,8 +2,8 @@
 //! of a file did, from the `loads` table and the audit trail.
 
 use hurricane_db::audit::{LoadSelection, StormChange};
-use hurricane_db::error::{Error, Result};
 use hurricane_db::Db;
+use hurricane_db::{Error, Result};
 
 /// Pretty JSON of `value` on stdout.
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {

@@ -2,9 +2,9 @@
 
 use clap::Subcommand;
 
-use hurricane_db::db::Db;
-use hurricane_db::error::{Error, Result};
 use hurricane_db::roles::{self, Role};
+use hurricane_db::Db;
+use hurricane_db::{Error, Result};
 
 /// Environment variable that carries a new user's password (never argv).
 pub const PASSWORD_ENV: &str = "HURRICANE_DB_PASSWORD";

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use hurricane_db::ingest::{load_path, LoadOptions};
-use hurricane_db::queries::{self, basin_name, cat_code, parse_time, Filter, StormFilter};
+use hurricane_db::queries::{self, parse_time, Filter, StormFilter};
+use hurricane_db::{Basin, Category};
 use hurricane_db_testkit::TestDb;
 
 fn loaded() -> TestDb {
@@ -109,7 +110,7 @@ fn codes_and_names_ignore_case_and_a_plain_date_means_midnight_utc() {
         ..Filter::default()
     };
     let lib =
-        t.db.read_one(|c| queries::search(c, &f))
+        t.db.read_statement(|c| queries::search(c, &f))
             .unwrap()
             .items
             .len();
@@ -120,11 +121,14 @@ fn codes_and_names_ignore_case_and_a_plain_date_means_midnight_utc() {
     };
     assert!(!t
         .db
-        .read_one(|c| queries::storms(c, &storms))
+        .read_statement(|c| queries::storms(c, &storms))
         .unwrap()
         .is_empty());
-    assert_eq!(basin_name(" north   ATLANTIC "), "North Atlantic");
-    assert_eq!(cat_code("ts"), "TS");
+    assert_eq!(
+        " north   ATLANTIC ".parse::<Basin>().unwrap().name(),
+        "North Atlantic"
+    );
+    assert_eq!("ts".parse::<Category>().unwrap().code(), "TS");
     assert_eq!(
         parse_time("2005-08-25").unwrap().to_rfc3339(),
         "2005-08-25T00:00:00+00:00"
@@ -219,6 +223,6 @@ fn an_unknown_basin_or_category_is_refused_not_answered_with_nothing() {
     .unwrap_err();
     assert!(matches!(err, hurricane_db::Error::InvalidInput(_)));
     assert!(err.to_string().len() < 200, "long values are cut: {err}");
-    assert_eq!(queries::basin("ep").unwrap(), "Eastern Pacific");
-    assert_eq!(queries::category(" h5 ").unwrap(), "H5");
+    assert_eq!("ep".parse::<Basin>().unwrap(), Basin::EasternPacific);
+    assert_eq!(" h5 ".parse::<Category>().unwrap(), Category::Hurricane5);
 }

@@ -9,15 +9,17 @@ use std::process::Command;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_migrations::MigrationHarness;
-use hurricane_db::db::MIGRATIONS;
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::queries;
 use hurricane_db::roles::{self, Role};
-use hurricane_db::{Db, DbOptions, Error, HurricaneChanges};
-use hurricane_db_testkit::{sample_observation, unique_name, TestDb};
+use hurricane_db::MIGRATIONS;
+use hurricane_db::{Db, Error, HurricaneChanges};
+use hurricane_db_testkit::{data, sample_observation, unique_name, TestDb};
 
 const PASSWORD: &str = "correct horse battery staple";
 const CODES: &str = "DB, E, ET, H1, H2, H3, H4, H5, L, PT, SD, SS, ST, TD, TS, W";
+/// The same codes in `Category::ALL` order (the scale, then the other statuses).
+const CATEGORY_ORDER: &str = "TD, TS, H1, H2, H3, H4, H5, ST, SD, SS, E, ET, PT, L, W, DB";
 const ROW1: &str = "1,1851,6,25,0000Z,1,NOTNAMED,28.0,-94.8,80,0,H1,North Atlantic,0.600000";
 const ROW3: &str = "3,1851,6,25,1200Z,1,NOTNAMED,28.0,-96.0,80,0,H1,North Atlantic,0.600000";
 
@@ -25,25 +27,22 @@ fn sample_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/storm_sample.csv")
 }
 
-/// The shared IHW file (`../shared/data/storm_data.csv`), else the bundled sample.
+/// The whole IHW file (35,486 rows): from `HURRICANE_DB_DATA_DIR`, else the gzip
+/// copy bundled in `data/ihw/` (the output says which).
 fn big_file() -> PathBuf {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/storm_data.csv");
-    if shared.exists() {
-        shared
-    } else {
-        println!("no ../shared/data/storm_data.csv: using the bundled sample");
-        sample_path()
-    }
+    data::file(data::STORM_DATA)
 }
+
+/// Rows in the whole IHW file.
+const ALL_ROWS: u64 = 35_486;
 
 fn login(t: &TestDb, prefix: &str, role: Role) -> (String, Db) {
     let name = unique_name(prefix);
     roles::add_user(&mut t.db.conn().unwrap(), &name, role, PASSWORD).unwrap();
-    let db = Db::connect_with(
-        &t.login_url(&name, PASSWORD),
-        DbOptions::default().pool_size(2),
-    )
-    .unwrap();
+    let db = Db::builder()
+        .pool_size(2)
+        .connect(&t.login_url(&name, PASSWORD))
+        .unwrap();
     (name, db)
 }
 
@@ -145,18 +144,25 @@ fn the_reference_tables_hold_every_code_of_the_ihw_file() {
         .map(|b| (b.name.as_str(), b.code.as_str()))
         .collect();
     assert_eq!(names, [("Eastern Pacific", "EP"), ("North Atlantic", "AL")]);
-    // The filters' closed sets are these tables.
-    assert_eq!(codes, queries::CATEGORIES);
-    let mut filter_basins: Vec<(&str, &str)> = queries::BASINS
+    // The filters' closed sets are these tables (tests/reference_codes.rs of the
+    // library checks every column).
+    let mut enum_codes: Vec<&str> = hurricane_db::Category::codes().collect();
+    enum_codes.sort();
+    assert_eq!(codes, enum_codes);
+    let mut filter_basins: Vec<(&str, &str)> = hurricane_db::Basin::ALL
         .iter()
-        .map(|(name, prefixes)| (*name, prefixes[0]))
+        .map(|b| (b.name(), b.code()))
         .collect();
     filter_basins.sort();
     assert_eq!(filter_basins, names);
     drop(conn);
     // The whole IHW file loads: every code it uses is listed.
     let summary = load_path(&t.db, big_file(), &LoadOptions::new()).unwrap();
-    assert!(summary.rows >= 3903, "{summary}");
+    assert_eq!(
+        (summary.rows, summary.inserted, summary.rejected),
+        (ALL_ROWS, ALL_ROWS, 0),
+        "{summary}"
+    );
 }
 
 fn write_csv(dir: &Path, rows: &[&str]) -> PathBuf {
@@ -254,7 +260,7 @@ fn the_library_and_the_database_refuse_an_unknown_cat() {
     assert!(matches!(err, Error::UnknownCode { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        format!("cat \"Q9\": expected one of {CODES} (the categories table)")
+        format!("cat \"Q9\": expected one of {CATEGORY_ORDER} (the categories table)")
     );
     t.db.insert_observation("alice", &sample_observation(1))
         .unwrap();
@@ -265,9 +271,9 @@ fn the_library_and_the_database_refuse_an_unknown_cat() {
     let err = t.db.update_observation("alice", 1, &changes).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "basin \"Atlantis\": expected one of Eastern Pacific, North Atlantic (the basins table)"
+        "basin \"Atlantis\": expected one of North Atlantic, Eastern Pacific (the basins table)"
     );
-    // Inside a caller's transaction the codes cannot be read: the table is named.
+    // Inside a caller's transaction too: the crate's `Category` lists the codes.
     let err =
         t.db.transaction(|c| {
             hurricane_db::observations::insert(c, &{
@@ -279,7 +285,7 @@ fn the_library_and_the_database_refuse_an_unknown_cat() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "cat \"Q9\": not a value of the categories table (SELECT * FROM categories lists them)"
+        format!("cat \"Q9\": expected one of {CATEGORY_ORDER} (the categories table)")
     );
 
     // A writer login's raw SQL: refused by the database (23503 on hurricanes_cat_fkey).
@@ -300,7 +306,7 @@ fn the_library_and_the_database_refuse_an_unknown_cat() {
             ..
         }) => {
             assert_eq!((column, value.as_str(), table), ("cat", "Q9", "categories"));
-            let diesel::result::Error::DatabaseError(kind, info) = source else {
+            let diesel::result::Error::DatabaseError(kind, info) = &**source else {
                 panic!("{source:?}")
             };
             assert!(matches!(
@@ -389,6 +395,7 @@ fn migration_000006_keeps_every_row_of_a_loaded_database_and_reverts_exactly() {
     let t = TestDb::new();
     let summary = load_path(&t.db, big_file(), &LoadOptions::new()).unwrap();
     println!("{summary}");
+    assert_eq!(summary.rows, ALL_ROWS, "{summary}");
     // Some later edits too, so the audit trail and storms are not just the load.
     t.db.update_observation(
         "alice",

@@ -3,8 +3,9 @@
 //! feature counts, geometry types, the CRS, and GENEVIEVE 2014 split at the
 //! antimeridian with every longitude within -180..180.
 //!
-//! Loads the shared storm_data.csv (`../shared/data/`). Without ogrinfo the tests fail
-//! under CI=true and are skipped, saying so, elsewhere.
+//! Loads the full storm_data.csv (`hurricane_db_testkit::data`: the bundled copy, or
+//! the folder `HURRICANE_DB_DATA_DIR` names). Without ogrinfo the tests fail under
+//! CI=true and are skipped, saying so, elsewhere.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,9 +13,8 @@ use std::process::Command;
 use diesel::prelude::*;
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::schema::storms;
-use hurricane_db_testkit::TestDb;
+use hurricane_db_testkit::{data, TestDb};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 /// GENEVIEVE 2014's BTID in storm_data.csv: it crosses the date line westward.
 const GENEVIEVE: i16 = 1303;
 
@@ -99,12 +99,7 @@ fn count_of(ogrinfo: &Path, file: &Path, geometry: &str) -> u64 {
 
 fn loaded() -> TestDb {
     let t = TestDb::new();
-    load_path(
-        &t.db,
-        Path::new(SHARED).join("storm_data.csv"),
-        &LoadOptions::new(),
-    )
-    .unwrap();
+    load_path(&t.db, data::file(data::STORM_DATA), &LoadOptions::new()).unwrap();
     t
 }
 

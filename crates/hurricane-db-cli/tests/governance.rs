@@ -10,7 +10,7 @@ use hurricane_db::audit::Edit;
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::roles::{self, Role};
 use hurricane_db::schema::{edits, hurricanes};
-use hurricane_db::{Db, DbOptions, Error};
+use hurricane_db::{Db, Error};
 use hurricane_db_testkit::{sample_observation, unique_name, TestDb};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -24,11 +24,10 @@ fn login(t: &TestDb, prefix: &str, role: Role) -> (String, Db) {
     let name = unique_name(prefix);
     let mut conn = t.db.conn().unwrap();
     roles::add_user(&mut conn, &name, role, PASSWORD).unwrap();
-    let db = Db::connect_with(
-        &t.login_url(&name, PASSWORD),
-        DbOptions::default().pool_size(2),
-    )
-    .unwrap();
+    let db = Db::builder()
+        .pool_size(2)
+        .connect(&t.login_url(&name, PASSWORD))
+        .unwrap();
     (name, db)
 }
 
@@ -143,11 +142,10 @@ fn privilege_matrix() {
 fn wrong_password_is_refused() {
     let t = TestDb::new();
     let (name, _) = login(&t, "pw_check", Role::Reader);
-    let err = Db::connect_with(
-        &t.login_url(&name, "Wrong-Secret-99"),
-        DbOptions::default().connect_timeout(std::time::Duration::from_secs(2)),
-    )
-    .unwrap_err();
+    let err = Db::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .connect(&t.login_url(&name, "Wrong-Secret-99"))
+        .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, Error::Connection(_)), "{err:?}");
     assert!(text.contains("password authentication failed"), "{text}");
@@ -162,11 +160,10 @@ fn the_group_roles_cannot_log_in_even_with_a_password() {
     diesel::sql_query(format!("ALTER ROLE hurricane_writer PASSWORD '{PASSWORD}'"))
         .execute(&mut admin)
         .unwrap();
-    let err = Db::connect_with(
-        &t.login_url("hurricane_writer", PASSWORD),
-        DbOptions::default().connect_timeout(std::time::Duration::from_secs(2)),
-    )
-    .unwrap_err();
+    let err = Db::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .connect(&t.login_url("hurricane_writer", PASSWORD))
+        .unwrap_err();
     diesel::sql_query("ALTER ROLE hurricane_writer PASSWORD NULL")
         .execute(&mut admin)
         .unwrap();
@@ -202,7 +199,7 @@ fn removing_a_role_outside_our_groups_is_refused_and_it_survives() {
 
 #[test]
 fn sixteen_app_users_through_a_pool_of_four_never_cross() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(4));
+    let t = TestDb::with_builder(Db::builder().pool_size(4));
     insert_rows(&t.db, 1..=32);
     let before = all_edits(&t.db).len();
     std::thread::scope(|s| {
@@ -236,7 +233,7 @@ fn sixteen_app_users_through_a_pool_of_four_never_cross() {
 
 #[test]
 fn attribution_is_transaction_local_on_a_pooled_connection() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(1));
+    let t = TestDb::with_builder(Db::builder().pool_size(1));
     insert_rows(&t.db, 1..=1);
     set_wind(&t.db, Some("alice"), 1, 100);
     set_wind(&t.db, None, 1, 101);
@@ -290,7 +287,7 @@ fn rolled_back_changes_and_unchanged_reloads_leave_no_edit() {
     let t = TestDb::new();
     load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();
     let after_load = all_edits(&t.db);
-    assert_eq!(after_load.len(), 3903);
+    assert_eq!(after_load.len(), 3931);
     assert!(after_load
         .iter()
         .all(|e| e.action == "I" && e.app_user.as_deref() == Some("load:storm_sample.csv")));
@@ -306,11 +303,11 @@ fn rolled_back_changes_and_unchanged_reloads_leave_no_edit() {
         Err(Error::InvalidInput(why)) => assert_eq!(why, "undo"),
         other => panic!("the closure's own error must come back: {other:?}"),
     }
-    assert_eq!(all_edits(&t.db).len(), 3903, "rolled back: no edit");
+    assert_eq!(all_edits(&t.db).len(), 3931, "rolled back: no edit");
 
     let again = load_path(&t.db, sample_path(), &LoadOptions::new()).unwrap();
-    assert_eq!(again.unchanged, 3903);
-    assert_eq!(all_edits(&t.db).len(), 3903, "unchanged reload: no edit");
+    assert_eq!(again.unchanged, 3931);
+    assert_eq!(all_edits(&t.db).len(), 3931, "unchanged reload: no edit");
 }
 
 #[derive(QueryableByName)]
@@ -344,7 +341,7 @@ fn later_migrations_keep_a_loaded_table_intact() {
         }
     }
     let before = digest(&mut t.db.conn().unwrap());
-    assert_eq!(before.n, 3903);
+    assert_eq!(before.n, 3931);
     let applied = t.db.run_pending_migrations().unwrap();
     assert!(applied.len() >= 3, "{applied:?}");
     let after = digest(&mut t.db.conn().unwrap());
@@ -386,7 +383,7 @@ fn a_writer_login_loads_and_refreshes_with_the_cli() {
         String::from_utf8_lossy(&first.stderr)
     );
     assert!(
-        out.starts_with("loaded storm_sample.csv: 3903 rows, 3903 inserted"),
+        out.starts_with("loaded storm_sample.csv: 3931 rows, 3931 inserted"),
         "{out}"
     );
 
@@ -408,13 +405,13 @@ fn a_writer_login_loads_and_refreshes_with_the_cli() {
     );
     assert!(
         out.starts_with(
-            "loaded storm_sample.csv: 3903 rows, 0 inserted, 1 updated, 3902 unchanged"
+            "loaded storm_sample.csv: 3931 rows, 0 inserted, 1 updated, 3930 unchanged"
         ),
         "{out}"
     );
 
     let edits = all_edits(&t.db);
-    assert_eq!(edits.len(), 3904);
+    assert_eq!(edits.len(), 3932);
     assert!(
         edits.iter().all(|e| e.db_user == name),
         "every edit names the writer login"
@@ -440,11 +437,10 @@ fn a_writer_login_loads_and_refreshes_with_the_cli() {
         Some("load:storm_sample.csv")
     );
     // The writer can neither change a recorded load nor finish one that is not its own.
-    let writer = Db::connect_with(
-        &t.login_url(&name, PASSWORD),
-        DbOptions::default().pool_size(1),
-    )
-    .unwrap();
+    let writer = Db::builder()
+        .pool_size(1)
+        .connect(&t.login_url(&name, PASSWORD))
+        .unwrap();
     for sql in [
         "UPDATE loads SET app_user = 'mallory'",
         "DELETE FROM loads",
@@ -674,10 +670,10 @@ fn catalog_invariants() {
 /// as the app user of a later write transaction that names none.
 #[test]
 fn a_session_level_app_user_left_behind_is_never_recorded() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(1));
+    let t = TestDb::with_builder(Db::builder().pool_size(1));
     insert_rows(&t.db, 1..=1);
     // The mistake, on the pool's only connection: a session-level set_config.
-    t.db.read_one(|c| {
+    t.db.read_statement(|c| {
         diesel::sql_query("SELECT set_config('hurricane_db.app_user', 'mallory', false)")
             .execute(c)?;
         Ok(())

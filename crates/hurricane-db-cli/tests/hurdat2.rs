@@ -3,8 +3,9 @@
 //! guarantees (exact `file:line: FIELD "value": expected ...` messages, all or
 //! nothing, `--quarantine`, the same summary line, idempotent reloads).
 //!
-//! The comparison test needs the shared NOAA files in `../shared/data/` (as the
-//! benchmarks do).
+//! The comparison test reads NOAA's two files and storm_data.csv through
+//! `hurricane_db_testkit::data`: the folder `HURRICANE_DB_DATA_DIR` names, else the
+//! gzip copies bundled in `data/` (loaded as they are; the output says which).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,20 +15,23 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, SmallInt, Text};
 use hurricane_db::ingest::{load_path, LoadOptions, LoadSummary};
 use hurricane_db::Error;
-use hurricane_db_testkit::TestDb;
-
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+use hurricane_db_testkit::{data, TestDb};
 
 fn atlantic() -> PathBuf {
-    Path::new(SHARED).join("hurdat2/hurdat2-1851-2016-041117-SHORT.txt")
+    data::file(data::ATLANTIC)
 }
 
 fn pacific() -> PathBuf {
-    Path::new(SHARED).join("hurdat2/hurdat2-nepac-1949-2016-041317.txt")
+    data::file(data::PACIFIC)
 }
 
 fn storm_data() -> PathBuf {
-    Path::new(SHARED).join("storm_data.csv")
+    data::file(data::STORM_DATA)
+}
+
+/// The file's name as the summary line shows it (`.gz` included when bundled).
+fn name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
 fn cli(t: &TestDb, args: &[&str]) -> Output {
@@ -112,20 +116,22 @@ fn scalar(t: &TestDb, sql: &str) -> i64 {
 #[test]
 fn both_noaa_files_reproduce_storm_data_csv() {
     let h = TestDb::new();
-    let a = cli_load(&h, &atlantic());
+    let (atlantic, pacific, storm_data) = (atlantic(), pacific(), storm_data());
+    let (atl_name, pac_name) = (name(&atlantic), name(&pacific));
+    let a = cli_load(&h, &atlantic);
     assert_eq!(
         counts(&a),
-        "loaded hurdat2-1851-2016-041117-SHORT.txt: 8618 rows, 8618 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file; \
-         290 storms: 290 added, 0 revised, 0 unchanged, 0 not in file; load 1"
+        format!("loaded {atl_name}: 8618 rows, 8618 inserted, 0 updated, 0 unchanged, 0 rejected, 0 not in file; \
+         290 storms: 290 added, 0 revised, 0 unchanged, 0 not in file; load 1")
     );
-    let p = cli_load(&h, &pacific());
+    let p = cli_load(&h, &pacific);
     assert_eq!(
         counts(&p),
-        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 26868 inserted, 0 updated, 0 unchanged, 0 rejected, 8618 not in file; \
-         1072 storms: 1072 added, 0 revised, 0 unchanged, 290 not in file; load 2"
+        format!("loaded {pac_name}: 26868 rows, 26868 inserted, 0 updated, 0 unchanged, 0 rejected, 8618 not in file; \
+         1072 storms: 1072 added, 0 revised, 0 unchanged, 290 not in file; load 2")
     );
     let c = TestDb::new();
-    cli_load(&c, &storm_data());
+    cli_load(&c, &storm_data);
 
     let from_noaa = observations(&h);
     let from_csv = observations(&c);
@@ -287,14 +293,14 @@ fn both_noaa_files_reproduce_storm_data_csv() {
         "atl.txt",
     );
     assert!(
-        atl == std::fs::read(atlantic()).unwrap(),
+        atl == data::read(&atlantic).unwrap(),
         "Atlantic: byte for byte"
     );
     let pac = export(
         &["--format", "hurdat2", "--basin", "eastern pacific"],
         "pac.txt",
     );
-    let noaa = std::fs::read_to_string(pacific()).unwrap();
+    let noaa = data::read_to_string(&pacific).unwrap();
     let pac = String::from_utf8(pac).unwrap();
     let differing: Vec<(usize, &str, &str)> = pac
         .split("\r\n")
@@ -319,33 +325,33 @@ fn both_noaa_files_reproduce_storm_data_csv() {
     );
     let ihw = export(&["--format", "ihw"], "ihw.csv");
     assert!(
-        ihw == std::fs::read(storm_data()).unwrap(),
+        ihw == data::read(&storm_data).unwrap(),
         "IHW: byte for byte"
     );
 
     // A reload of the same file writes nothing: every row unchanged, no audit row.
     let edits = scalar(&h, "SELECT count(*) AS n FROM edits");
-    let again = cli_load(&h, &pacific());
+    let again = cli_load(&h, &pacific);
     assert_eq!(
         counts(&again),
-        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 0 inserted, 0 updated, 26868 unchanged, 0 rejected, 8618 not in file; \
-         1072 storms: 0 added, 0 revised, 1072 unchanged, 290 not in file; load 3"
+        format!("loaded {pac_name}: 26868 rows, 0 inserted, 0 updated, 26868 unchanged, 0 rejected, 8618 not in file; \
+         1072 storms: 0 added, 0 revised, 1072 unchanged, 290 not in file; load 3")
     );
     assert_eq!(scalar(&h, "SELECT count(*) AS n FROM edits"), edits);
 
     // A database loaded from storm_data.csv gets the ATCF ids and HURDAT2 fields
     // attached to its rows (every row updated, none inserted) and ends up identical.
-    let a = cli_load(&c, &atlantic());
+    let a = cli_load(&c, &atlantic);
     assert_eq!(
         counts(&a),
-        "loaded hurdat2-1851-2016-041117-SHORT.txt: 8618 rows, 0 inserted, 8618 updated, 0 unchanged, 0 rejected, 26868 not in file; \
-         290 storms: 0 added, 290 revised, 0 unchanged, 1072 not in file; load 2"
+        format!("loaded {atl_name}: 8618 rows, 0 inserted, 8618 updated, 0 unchanged, 0 rejected, 26868 not in file; \
+         290 storms: 0 added, 290 revised, 0 unchanged, 1072 not in file; load 2")
     );
-    let p = cli_load(&c, &pacific());
+    let p = cli_load(&c, &pacific);
     assert_eq!(
         counts(&p),
-        "loaded hurdat2-nepac-1949-2016-041317.txt: 26868 rows, 0 inserted, 26868 updated, 0 unchanged, 0 rejected, 8618 not in file; \
-         1072 storms: 0 added, 1072 revised, 0 unchanged, 290 not in file; load 3"
+        format!("loaded {pac_name}: 26868 rows, 0 inserted, 26868 updated, 0 unchanged, 0 rejected, 8618 not in file; \
+         1072 storms: 0 added, 1072 revised, 0 unchanged, 290 not in file; load 3")
     );
     let whole = "SELECT md5(string_agg(h::text, '|' ORDER BY fid)) AS t FROM hurricanes h";
     #[derive(QueryableByName)]
@@ -714,17 +720,17 @@ fn landfalls_of_2005_north_atlantic_h3_or_stronger() {
     assert_eq!(
         landfalls,
         [
-            "4 AL042005 DENNIS North Atlantic 2005-07-08 02:45 19.900000 -77.600000 120 956 H4",
-            "4 AL042005 DENNIS North Atlantic 2005-07-08 18:45 22.100000 -80.700000 120 941 H4",
-            "4 AL042005 DENNIS North Atlantic 2005-07-10 19:30 30.400000 -87.100000 105 946 H3",
-            "5 AL052005 EMILY North Atlantic 2005-07-18 06:30 20.300000 -87.400000 115 955 H4",
-            "5 AL052005 EMILY North Atlantic 2005-07-20 12:00 24.800000 -97.600000 110 944 H3",
-            "12 AL122005 KATRINA North Atlantic 2005-08-29 11:10 29.300000 -89.600000 110 920 H3",
-            "12 AL122005 KATRINA North Atlantic 2005-08-29 14:45 30.200000 -89.600000 105 928 H3",
-            "18 AL182005 RITA North Atlantic 2005-09-24 07:40 29.700000 -93.700000 100 937 H3",
-            "25 AL252005 WILMA North Atlantic 2005-10-21 21:45 20.600000 -86.800000 130 927 H4",
-            "25 AL252005 WILMA North Atlantic 2005-10-22 03:30 20.800000 -86.900000 115 933 H4",
-            "25 AL252005 WILMA North Atlantic 2005-10-24 10:30 25.900000 -81.700000 105 950 H3",
+            "4 AL042005 DENNIS North Atlantic 2005-07-08 02:45 19.9 -77.6 120 956 H4",
+            "4 AL042005 DENNIS North Atlantic 2005-07-08 18:45 22.1 -80.7 120 941 H4",
+            "4 AL042005 DENNIS North Atlantic 2005-07-10 19:30 30.4 -87.1 105 946 H3",
+            "5 AL052005 EMILY North Atlantic 2005-07-18 06:30 20.3 -87.4 115 955 H4",
+            "5 AL052005 EMILY North Atlantic 2005-07-20 12:00 24.8 -97.6 110 944 H3",
+            "12 AL122005 KATRINA North Atlantic 2005-08-29 11:10 29.3 -89.6 110 920 H3",
+            "12 AL122005 KATRINA North Atlantic 2005-08-29 14:45 30.2 -89.6 105 928 H3",
+            "18 AL182005 RITA North Atlantic 2005-09-24 07:40 29.7 -93.7 100 937 H3",
+            "25 AL252005 WILMA North Atlantic 2005-10-21 21:45 20.6 -86.8 130 927 H4",
+            "25 AL252005 WILMA North Atlantic 2005-10-22 03:30 20.8 -86.9 115 933 H4",
+            "25 AL252005 WILMA North Atlantic 2005-10-24 10:30 25.9 -81.7 105 950 H3",
         ]
     );
     // Every landfall of the sample, and those at TS or stronger (fewer: the others

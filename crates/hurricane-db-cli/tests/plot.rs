@@ -150,7 +150,7 @@ fn each_plot_is_written_as_svg_and_png() {
         },
     ];
     let na_2005 =
-        t.db.read_one(|c| {
+        t.db.read_statement(|c| {
             queries::storms(
                 c,
                 &StormFilter {
@@ -253,26 +253,26 @@ fn an_unknown_storm_is_not_found_and_writes_nothing() {
 
     // The library: the first unknown BTID in the order given.
     let e =
-        t.db.read_one(|c| plot::track_map(c, &[KATRINA, 9998, 9999]))
+        t.db.read_statement(|c| plot::track_map(c, &[KATRINA, 9998, 9999]))
             .unwrap_err();
     assert!(
         matches!(&e, Error::NotFound(m) if m == "storm with BTID 9998"),
         "{e}"
     );
     assert!(matches!(
-        t.db.read_one(|c| plot::intensity_chart(c, 9999)),
+        t.db.read_statement(|c| plot::intensity_chart(c, 9999)),
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
-        t.db.read_one(|c| plot::season_map(c, 1900, None)),
+        t.db.read_statement(|c| plot::season_map(c, 1900, None)),
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
-        t.db.read_one(|c| plot::track_map(c, &[])),
+        t.db.read_statement(|c| plot::track_map(c, &[])),
         Err(Error::InvalidInput(_))
     ));
     assert!(matches!(
-        t.db.read_one(|c| plot::per_year_chart(c, None, Some(2010), Some(2000))),
+        t.db.read_statement(|c| plot::per_year_chart(c, None, Some(2010), Some(2000))),
         Err(Error::InvalidInput(_))
     ));
 }
@@ -327,7 +327,9 @@ fn longest_track_segment(svg: &str) -> (usize, f64) {
 #[test]
 fn a_track_across_the_date_line_is_one_short_continuous_path() {
     let t = loaded();
-    let track = t.db.read_one(|c| queries::track(c, GENEVIEVE)).unwrap();
+    let track =
+        t.db.read_statement(|c| queries::by_btid(c, GENEVIEVE))
+            .unwrap();
     let lons: Vec<f64> = track
         .iter()
         .map(|h| h.long.to_string().parse().unwrap())
@@ -348,7 +350,9 @@ fn a_track_across_the_date_line_is_one_short_continuous_path() {
     let spans = |l: f64| frame.lon_min < l && l < frame.lon_max;
     assert!(spans(180.0) || spans(-180.0), "{frame:?}");
 
-    let svg = t.db.read_one(|c| plot::track_map(c, &[GENEVIEVE])).unwrap();
+    let svg =
+        t.db.read_statement(|c| plot::track_map(c, &[GENEVIEVE]))
+            .unwrap();
     let (_, _, texts) = svg_texts(&svg);
     assert!(texts.iter().any(|t| t == "GENEVIEVE 2014"), "{texts:?}");
     // Graticule labels on both sides of the date line, normalised.
@@ -368,17 +372,19 @@ fn a_track_across_the_date_line_is_one_short_continuous_path() {
 fn a_season_map_takes_the_basin_in_any_case_and_a_reader_can_draw() {
     let t = loaded();
     let exact =
-        t.db.read_one(|c| plot::season_map(c, 2005, Some("North Atlantic")))
+        t.db.read_statement(|c| plot::season_map(c, 2005, Some("North Atlantic")))
             .unwrap();
     let lower =
-        t.db.read_one(|c| plot::season_map(c, 2005, Some("north atlantic")))
+        t.db.read_statement(|c| plot::season_map(c, 2005, Some("north atlantic")))
             .unwrap();
     let upper =
-        t.db.read_one(|c| plot::season_map(c, 2005, Some(" NORTH  ATLANTIC ")))
+        t.db.read_statement(|c| plot::season_map(c, 2005, Some(" NORTH  ATLANTIC ")))
             .unwrap();
     assert_eq!(exact, lower);
     assert_eq!(exact, upper);
-    let all = t.db.read_one(|c| plot::season_map(c, 2005, None)).unwrap();
+    let all =
+        t.db.read_statement(|c| plot::season_map(c, 2005, None))
+            .unwrap();
     let (_, _, texts) = svg_texts(&all);
     let both = texts
         .iter()
@@ -402,7 +408,7 @@ fn a_season_map_takes_the_basin_in_any_case_and_a_reader_can_draw() {
     assert!(count(&na_title) > 0 && count(&both) > count(&na_title));
     // A basin the database does not know is refused, not drawn empty.
     assert!(matches!(
-        t.db.read_one(|c| plot::season_map(c, 2005, Some("Indian Ocean"))),
+        t.db.read_statement(|c| plot::season_map(c, 2005, Some("Indian Ocean"))),
         Err(Error::InvalidInput(m)) if m.starts_with("basin \"Indian Ocean\": expected")
     ));
 

@@ -2,8 +2,9 @@
 //! per observation inserted / updated / unchanged and per storm added / revised; the
 //! load is recorded in `loads`, its edits name it (`edits.load_id`) and its app user
 //! (`load:FILE_NAME` by default); `hurricane-db changes` lists what it changed, storm by
-//! storm, field by field. The "next release" is fabricated from the shared Atlantic
-//! file: one track moved, one wind changed, one storm added, one season added.
+//! storm, field by field. The "next release" is fabricated from NOAA's Atlantic file
+//! (`hurricane_db_testkit::data`: `HURRICANE_DB_DATA_DIR`, else the bundled gzip copy):
+//! one track moved, one wind changed, one storm added, one season added.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -11,13 +12,17 @@ use std::process::{Command, Output};
 use diesel::prelude::*;
 use hurricane_db::audit::{LoadSelection, StormChange};
 use hurricane_db::schema::edits;
-use hurricane_db_testkit::TestDb;
+use hurricane_db_testkit::{data, TestDb};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 const RELEASE: &str = "hurdat2-1851-2017-next.txt";
 
 fn atlantic() -> PathBuf {
-    Path::new(SHARED).join("hurdat2/hurdat2-1851-2016-041117-SHORT.txt")
+    data::file(data::ATLANTIC)
+}
+
+/// The Atlantic file's text (decompressed when it is the bundled gzip copy).
+fn atlantic_text() -> String {
+    data::read_to_string(&atlantic()).unwrap()
 }
 
 fn cli(t: &TestDb, args: &[&str]) -> Output {
@@ -61,12 +66,12 @@ const NEW_STORMS: &[&str] = &[
     "20170620, 0000,  , TS, 10.1N,  60.5W,  45, 1007,   50,   30,    0,   40,    0,    0,    0,    0,    0,    0,    0,    0,",
 ];
 
-/// The shared Atlantic file as NOAA's next release might have it: ARLENE 2005
+/// NOAA's Atlantic file as its next release might have it: ARLENE 2005
 /// (AL012005, 26 observations) moved 0.5 degrees north, KATRINA's (AL122005) wind at
 /// 2005-08-28 18:00Z 150 -> 155 kt, PAULA (AL172016) added to 2016, and a 2017 season
 /// (AL012017 ARLENE, AL022017 BRET). CRLF as NOAA writes it.
 fn next_release(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(atlantic()).unwrap();
+    let text = atlantic_text();
     let mut out: Vec<String> = Vec::new();
     let mut storm = String::new();
     let (mut moved, mut winds) = (0, 0);
@@ -105,12 +110,16 @@ fn next_release(dir: &Path) -> PathBuf {
 #[test]
 fn a_fabricated_next_release_is_reported_storm_by_storm_and_field_by_field() {
     let t = TestDb::new();
-    let first = ok(&t, &["load", atlantic().to_str().unwrap()]);
+    let atlantic = atlantic();
+    let first = ok(&t, &["load", atlantic.to_str().unwrap()]);
+    let name = atlantic.file_name().unwrap().to_string_lossy();
     assert_eq!(
         counts(&first),
-        "loaded hurdat2-1851-2016-041117-SHORT.txt: 8618 rows, 8618 inserted, 0 updated, \
-         0 unchanged, 0 rejected, 0 not in file; 290 storms: 290 added, 0 revised, 0 unchanged, \
-         0 not in file; load 1"
+        format!(
+            "loaded {name}: 8618 rows, 8618 inserted, 0 updated, \
+             0 unchanged, 0 rejected, 0 not in file; 290 storms: 290 added, 0 revised, 0 unchanged, \
+             0 not in file; load 1"
+        )
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +249,7 @@ fn observations_and_storms_missing_from_a_release_are_counted_and_kept() {
     let t = TestDb::new();
     ok(&t, &["load", atlantic().to_str().unwrap()]);
     // Only 1851's five storms (the file's first 5 headers and their lines).
-    let text = std::fs::read_to_string(atlantic()).unwrap();
+    let text = atlantic_text();
     let end = text.find("AL012000,").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hurdat2-1851-only.txt");

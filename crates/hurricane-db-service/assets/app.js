@@ -10,7 +10,7 @@
   const VIEWS = ["overview", "storms", "place", "season", "landfalls", "compare"];
   const YEAR_MIN = 1800;
   const YEAR_MAX = 2100;
-  const OTHER_COLOUR = "#A3A3A3";
+  const UNKNOWN_COLOUR = "#FF00FF"; // a code this build does not know, as the pictures draw it
   // Per-storm line colours of the compare chart (Okabe and Ito), with dashes so
   // colour is never the only cue.
   const SERIES = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
@@ -85,7 +85,7 @@
   };
 
   function catInfo(code) {
-    return categories.get(code) || { code: code, meaning: "code " + code, group: "Other / non-tropical", colour: OTHER_COLOUR, rank: 0 };
+    return categories.get(code) || { code: code, meaning: "code " + code + " (not in the categories table)", group: code, colour: UNKNOWN_COLOUR, rank: 0 };
   }
 
   // A category code with its meaning, wherever a code appears.
@@ -404,8 +404,8 @@
       const swatch = el("span", { class: "swatch", "aria-hidden": "true" });
       swatch.style.background = g.colour;
       const codes = g.codes.map((c) => el("abbr", { title: c.meaning, text: c.code }));
-      const item = el("li", {}, [swatch, el("span", { text: group })]);
-      if (g.codes.length > 1 || g.rank === 0) {
+      const item = el("li", { title: g.codes.map((c) => c.code + ": " + c.meaning).join("; ") }, [swatch, el("span", { text: group })]);
+      if (g.codes.length > 1) {
         const span = el("span", { class: "codes" }, [": "]);
         codes.forEach((c, n) => {
           if (n) span.appendChild(document.createTextNode(", "));

@@ -10,15 +10,13 @@
 //! `cargo bench -p hurricane-db-service --bench bench_views -- [--runs N]` (default 20
 //! requests per route; per-storm routes cycle through the season's 48 storms).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::queries::{self, StormFilter};
-use hurricane_db::{Db, DbOptions};
-use hurricane_db_testkit::TestDb;
+use hurricane_db::Db;
+use hurricane_db_testkit::{data, TestDb};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 const TARGET_MS: f64 = 200.0;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -39,13 +37,10 @@ fn main() {
 
     let t = TestDb::new();
     let started = Instant::now();
-    for file in [
-        "hurdat2/hurdat2-1851-2016-041117-SHORT.txt",
-        "hurdat2/hurdat2-nepac-1949-2016-041317.txt",
-    ] {
-        load_path(&t.db, Path::new(SHARED).join(file), &LoadOptions::new()).unwrap();
+    for file in [data::ATLANTIC, data::PACIFIC] {
+        load_path(&t.db, data::file(file), &LoadOptions::new()).unwrap();
     }
-    let db = Db::connect_with(&t.url, DbOptions::default().pool_size(8)).unwrap();
+    let db = Db::builder().pool_size(8).connect(&t.url).unwrap();
     let mut conn = t.connect();
     let season = queries::storms(
         &mut conn,
@@ -58,7 +53,7 @@ fn main() {
     )
     .unwrap();
     let btids: Vec<i16> = season.iter().map(|s| s.btid).collect();
-    let fid = queries::track(&mut conn, btids[0]).unwrap()[0].fid;
+    let fid = queries::by_btid(&mut conn, btids[0]).unwrap()[0].fid;
     let observations: i32 = season.iter().map(|s| s.observations).sum();
     println!(
         "bench_views: loaded in {:.1} s; 2005 season, both basins: {} storms, {observations} observations; {runs} requests per route",

@@ -15,7 +15,10 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use hurricane_db::export::{self, ExportFilter};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{plot, queries, Db};
+use hurricane_db::{plot, queries, Category, Db};
+
+/// The colour of a category code this build does not know (as the pictures draw it).
+const UNKNOWN_COLOUR: &str = "#FF00FF";
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -72,9 +75,9 @@ pub struct CategoryInfo {
     pub code: String,
     /// What it means (the `categories` table).
     pub meaning: String,
-    /// The legend entry it is drawn under: `Category 3 (H3)`, `Other / non-tropical`.
+    /// Its legend entry: `Category 3 (H3)`, `Super typhoon, 130 kt+ (ST)`.
     pub group: String,
-    /// The colour of that legend entry, `#C8400E`.
+    /// The colour maps draw it in, `#A13A00` (`Category::hex`).
     pub colour: String,
     /// Saffir-Simpson order: TD 1 .. H5 7; other codes 0.
     pub rank: u8,
@@ -111,11 +114,14 @@ fn load_coverage(conn: &mut PgConnection) -> hurricane_db::Result<Coverage> {
     let categories = queries::categories(conn)?
         .into_iter()
         .map(|c| {
-            let drawn = plot::Category::from_code(&c.code);
+            // The library's enum gives every code its label and colour; a code a newer
+            // migration added and this build does not know is drawn as the pictures
+            // draw it (magenta), under its own code.
+            let known = Category::from_code(&c.code);
             CategoryInfo {
-                rank: hurricane_db::landfalls::cat_rank(&c.code),
-                group: drawn.label(),
-                colour: drawn.hex(),
+                rank: known.and_then(Category::scale_rank).unwrap_or(0),
+                group: known.map_or_else(|| c.code.clone(), |k| k.label().to_string()),
+                colour: known.map_or(UNKNOWN_COLOUR, Category::hex).to_string(),
                 code: c.code,
                 meaning: c.meaning,
             }

@@ -109,7 +109,7 @@ use hurricane_db::queries::{
     StormLandfalls,
 };
 use hurricane_db::{
-    Db, DbOptions, Error, Hurricane, HurricaneChanges, NewHurricane, Session, Storm,
+    Db, DbBuilder, Error, Hurricane, HurricaneChanges, NewHurricane, Session, Storm,
 };
 use serde::Deserialize;
 
@@ -223,12 +223,21 @@ pub fn serve(db: Db, addr: &str) -> Result<(), Box<dyn std::error::Error>> {
 
 /// The settings a service wants unless the environment says otherwise: no statement
 /// runs longer than 5 s (`HURRICANE_DB_STATEMENT_TIMEOUT_MS` overrides).
-pub fn options_from_env() -> hurricane_db::Result<DbOptions> {
-    let mut options = DbOptions::from_env()?;
-    if options.statement_timeout.is_none() {
-        options.statement_timeout = Some(std::time::Duration::from_secs(5));
+pub fn options_from_env() -> hurricane_db::Result<DbBuilder> {
+    Db::builder()
+        .statement_timeout(Some(std::time::Duration::from_secs(5)))
+        .override_from_env()
+}
+
+/// An error and its sources, each once: `outer: inner: ...`.
+fn hurricane_db_chain(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
     }
-    Ok(options)
+    text
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `kill` and service managers send).
@@ -433,7 +442,7 @@ async fn track(
     let btid: i16 = parse("btid", &btid)?;
     let after = read_session(&db, &headers)?;
     Ok(Json(
-        read(db, after, move |c| queries::track(c, btid)).await?,
+        read(db, after, move |c| queries::by_btid(c, btid)).await?,
     ))
 }
 
@@ -480,7 +489,7 @@ async fn create(
     let Json(new) = body?;
     // Refused before a connection or a transaction is taken.
     new.validate()?;
-    let (row, token) = write(&db, session, user, move |c| observations::insert(c, &new)).await?;
+    let (row, token) = write(session, user, move |c| observations::insert(c, &new)).await?;
     let location = format!("/hurricanes/{}", row.fid);
     Ok((
         StatusCode::CREATED,
@@ -504,8 +513,8 @@ async fn update(
     let user = app_user(&headers)?;
     let session = write_session(&db, &headers)?;
     let Json(changes) = body?;
-    observations::check_changes(&changes)?;
-    let (row, token) = write(&db, session, user, move |c| {
+    changes.validate()?;
+    let (row, token) = write(session, user, move |c| {
         observations::update(c, fid, &changes)
     })
     .await?;
@@ -523,7 +532,7 @@ async fn remove(
     let fid: i32 = parse("fid", &fid)?;
     let user = app_user(&headers)?;
     let session = write_session(&db, &headers)?;
-    let ((), token) = write(&db, session, user, move |c| observations::delete(c, fid)).await?;
+    let ((), token) = write(session, user, move |c| observations::delete(c, fid)).await?;
     Ok((StatusCode::NO_CONTENT, token))
 }
 
@@ -589,7 +598,7 @@ where
 {
     blocking(move || match after {
         Some(session) => session.read(&f),
-        None => db.read_one(&f),
+        None => db.read_statement(&f),
     })
     .await
 }
@@ -597,22 +606,13 @@ where
 /// Runs the write `f` in a transaction of `session` that the audit trail attributes to
 /// `user`, off the async workers; returns its value and the `X-Read-Token` header
 /// for the answer (absent only if the commit's position could not be read).
-async fn write<T, F>(
-    db: &Db,
-    mut session: Session,
-    user: String,
-    f: F,
-) -> Result<(T, HeaderMap), ApiError>
+async fn write<T, F>(mut session: Session, user: String, f: F) -> Result<(T, HeaderMap), ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut PgConnection) -> hurricane_db::Result<T> + Send + 'static,
 {
-    let db = db.clone();
     blocking(move || {
-        // An unknown cat or basin: the message lists the valid ones (one read).
-        let value = session
-            .transaction_as(&user, f)
-            .map_err(|e| db.with_valid_codes(e))?;
+        let value = session.transaction_as(&user, f)?;
         let mut headers = HeaderMap::new();
         if let Some(token) = session.token() {
             let token = HeaderValue::from_str(&token).expect("hex digits are a header value");
@@ -765,8 +765,9 @@ impl IntoResponse for ApiError {
                 if status.is_server_error() {
                     tracing::error!("{e}");
                 }
-                // The message only (passwords in it are already masked), never Debug.
-                (status, e.to_string())
+                // The message and its sources (passwords in them are already masked),
+                // never Debug.
+                (status, hurricane_db_chain(&e))
             }
         };
         (status, Json(serde_json::json!({ "error": message }))).into_response()

@@ -160,9 +160,10 @@ fn coverage_and_land_come_from_the_database_and_the_library() {
             .find(|x| x["code"] == c.code.as_str())
             .unwrap();
         assert_eq!(got["meaning"], c.meaning.as_str());
-        let drawn = hurricane_db::plot::Category::from_code(&c.code);
-        assert_eq!(got["colour"], drawn.hex().as_str());
-        assert_eq!(got["group"], drawn.label().as_str());
+        let known = hurricane_db::Category::from_code(&c.code).unwrap();
+        assert_eq!(got["colour"], known.hex());
+        assert_eq!(got["group"], known.label());
+        assert_eq!(got["rank"], known.scale_rank().unwrap_or(0));
     }
     // No landfalls in an IHW CSV load; the coverage says 0 rather than nothing.
     assert_eq!(coverage["landfalls"], 0);

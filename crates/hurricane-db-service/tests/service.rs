@@ -15,7 +15,7 @@ use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::queries::{self, Filter, StormFilter};
 use hurricane_db::roles::{self, Role};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::{Db, DbOptions};
+use hurricane_db::Db;
 use hurricane_db_testkit::{cluster, sample_observation, TestDb};
 use serde_json::{json, Value};
 
@@ -652,8 +652,8 @@ fn a_writer_login_may_patch_but_not_delete() {
 
 #[test]
 fn no_free_connection_is_503() {
-    let t = TestDb::with_options(
-        DbOptions::default()
+    let t = TestDb::with_builder(
+        Db::builder()
             .pool_size(1)
             .checkout_timeout(Duration::from_secs(1)),
     );
@@ -676,7 +676,7 @@ fn no_free_connection_is_503() {
 /// inputs are refused fast, concurrently, without holding a pooled connection.
 #[test]
 fn hostile_inputs_are_json_4xx_fast_and_leave_the_pool_free() {
-    let t = TestDb::with_options(DbOptions::default().pool_size(4));
+    let t = TestDb::with_builder(Db::builder().pool_size(4));
     t.db.insert_observation("setup", &sample_observation(1))
         .unwrap();
     let server = Server::start(t.db.clone());
@@ -937,13 +937,11 @@ fn openapi_documents_the_read_token() {
 #[test]
 fn service_reads_its_own_writes_through_standbys() {
     let topo = hurricane_db_testkit::topology(2);
-    let db = Db::connect_with(
-        &topo.primary_url(),
-        DbOptions::default()
-            .pool_size(4)
-            .read_urls(topo.read_urls()),
-    )
-    .unwrap();
+    let db = Db::builder()
+        .pool_size(4)
+        .read_urls(topo.read_urls())
+        .connect(&topo.primary_url())
+        .unwrap();
     assert_eq!(db.read_servers().len(), 2);
     db.insert_observation("setup", &sample_observation(1))
         .unwrap();

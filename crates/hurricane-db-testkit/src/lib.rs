@@ -29,7 +29,7 @@ pub mod cluster;
 pub mod private;
 
 use crate::cluster::{quote_ident, Cluster, Durability};
-use hurricane_db::db::{run_pending_migrations, Db, DbOptions};
+use hurricane_db::{Db, DbBuilder};
 
 const PREFIX: &str = "hurricane-db-test-";
 /// Folders of [`topology`] primaries: `hurricane-db-topo-<pid>-<n>`.
@@ -109,11 +109,7 @@ pub fn topology(standbys: usize) -> Topology {
     admin_execute(&primary, "ALTER SYSTEM SET wal_keep_size = '1GB'");
     admin_execute(&primary, "SELECT pg_reload_conf()");
     let database = crate::cluster::DEFAULT_DATABASE.to_string();
-    {
-        let mut conn = PgConnection::establish(&primary.url(&database))
-            .unwrap_or_else(|e| panic!("connect to the topology's primary: {e}"));
-        run_pending_migrations(&mut conn).unwrap_or_else(|e| panic!("migrate the primary: {e}"));
-    }
+    migrate(&primary.url(&database)).unwrap_or_else(|e| panic!("migrate the primary: {e}"));
     // Base backups run side by side (each is a fast checkpoint and a copy).
     let standbys = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..=standbys)
@@ -196,7 +192,7 @@ pub struct TestDb {
     pub name: String,
     /// Superuser URL over the private socket.
     pub url: String,
-    /// A pool on this database (size from [`DbOptions::default`]).
+    /// A pool on this database (the settings of [`Db::builder`] unless given).
     pub db: Db,
     // Declared last: fields drop in order, so the pool closes before the drop.
     _drop: DropDatabase,
@@ -213,20 +209,20 @@ impl Default for TestDb {
 impl TestDb {
     /// A migrated database cloned from the template.
     pub fn new() -> TestDb {
-        TestDb::with_options(DbOptions::default())
+        TestDb::with_builder(Db::builder())
     }
 
     /// Same as [`TestDb::new`] with explicit pool settings.
-    pub fn with_options(options: DbOptions) -> TestDb {
-        TestDb::create(Some(TEMPLATE), options)
+    pub fn with_builder(builder: DbBuilder) -> TestDb {
+        TestDb::create(Some(TEMPLATE), builder)
     }
 
     /// An empty database with no migrations applied.
     pub fn empty() -> TestDb {
-        TestDb::create(None, DbOptions::default())
+        TestDb::create(None, Db::builder())
     }
 
-    fn create(template: Option<&str>, options: DbOptions) -> TestDb {
+    fn create(template: Option<&str>, builder: DbBuilder) -> TestDb {
         let cluster = cluster();
         let name = format!(
             "test_{}_{}",
@@ -243,7 +239,8 @@ impl TestDb {
         };
         admin_execute(cluster, &sql);
         let url = cluster.url(&name);
-        let db = Db::connect_with(&url, options)
+        let db = builder
+            .connect(&url)
             .unwrap_or_else(|e| panic!("cannot connect to {name}: {e}"));
         TestDb {
             _drop: DropDatabase(name.clone()),
@@ -306,9 +303,15 @@ fn build_template(cluster: &Cluster) {
         cluster,
         &format!("CREATE DATABASE {}", quote_ident(TEMPLATE)),
     );
-    let mut conn = PgConnection::establish(&cluster.url(TEMPLATE))
-        .unwrap_or_else(|e| panic!("connect to template: {e}"));
-    run_pending_migrations(&mut conn).unwrap_or_else(|e| panic!("migrate template: {e}"));
+    migrate(&cluster.url(TEMPLATE)).unwrap_or_else(|e| panic!("migrate template: {e}"));
+}
+
+/// Applies the library's migrations to the database at `url`, on one connection.
+fn migrate(url: &str) -> hurricane_db::Result<Vec<String>> {
+    Db::builder()
+        .pool_size(1)
+        .connect(url)?
+        .run_pending_migrations()
 }
 
 fn register_exit_cleanup() {
@@ -374,13 +377,13 @@ fn reap_stale_clusters() {
 }
 
 /// A valid observation with the given FID (HURRICANE ANDREW's landfall, 1992-08-24).
-pub fn sample_observation(fid: i32) -> hurricane_db::models::NewHurricane {
+pub fn sample_observation(fid: i32) -> hurricane_db::NewHurricane {
     use chrono::TimeZone;
     let dec = |s: &str| {
         s.parse::<bigdecimal::BigDecimal>()
             .expect("literal decimal")
     };
-    hurricane_db::models::NewHurricane {
+    hurricane_db::NewHurricane {
         fid,
         timestamp: chrono::Utc
             .with_ymd_and_hms(1992, 8, 24, 9, 0, 0)
@@ -395,6 +398,142 @@ pub fn sample_observation(fid: i32) -> hurricane_db::models::NewHurricane {
         cat: "H5".into(),
         basin: "North Atlantic".into(),
         shape_length: dec("1.140175"),
+    }
+}
+
+/// The data files tests and benchmarks read: from the folder named by
+/// `HURRICANE_DB_DATA_DIR` when it is set (laid out as the team's `shared/data/`:
+/// `storm_data.csv`, `hurdat2/...`), else the gzip copies bundled in the repository's
+/// `data/` (see `data/README.md`). The loader reads either as it is.
+///
+/// ```no_run
+/// use hurricane_db_testkit::data;
+/// let csv = data::file(data::STORM_DATA); // prints `data: bundled data/ihw/storm_data.csv.gz [...]`
+/// let text = data::read_to_string(&csv)?; // decompressed if it is gzip
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub mod data {
+    use std::collections::HashSet;
+    use std::io::{self, Read, Write};
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    /// The environment variable naming a folder of full data files to use instead
+    /// of the bundled copies (CI sets it to `../shared/data`).
+    pub const DIR_VAR: &str = "HURRICANE_DB_DATA_DIR";
+    /// The IHW file: 35,486 observations of 1,362 storms.
+    pub const STORM_DATA: &str = "storm_data.csv";
+    /// NOAA HURDAT2, Atlantic: 1851's first five storms, then 2000-2016 (290 storms).
+    pub const ATLANTIC: &str = "hurdat2/hurdat2-1851-2016-041117-SHORT.txt";
+    /// NOAA HURDAT2, Northeast and North Central Pacific 1949-2016 (1,072 storms).
+    pub const PACIFIC: &str = "hurdat2/hurdat2-nepac-1949-2016-041317.txt";
+
+    /// Each file's name in a data folder and its bundled copy (from the workspace root).
+    const BUNDLED: [(&str, &str); 3] = [
+        (STORM_DATA, "data/ihw/storm_data.csv.gz"),
+        (ATLANTIC, "data/noaa/hurdat2-1851-2016-041117-SHORT.txt.gz"),
+        (PACIFIC, "data/noaa/hurdat2-nepac-1949-2016-041317.txt.gz"),
+    ];
+
+    /// (thread, line) already printed: each test says once which data it ran on.
+    static TOLD: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
+
+    /// The path of data file `name` ([`STORM_DATA`], [`ATLANTIC`] or [`PACIFIC`]):
+    /// `$HURRICANE_DB_DATA_DIR/name` when the variable is set and not empty, else
+    /// the bundled `.gz` copy. Prints which (once per test) on stderr, past the test
+    /// harness's capture, so `cargo test`'s output shows what each test ran on:
+    /// `data: bundled data/noaa/....txt.gz [test_name]` or
+    /// `data: $HURRICANE_DB_DATA_DIR/hurdat2/....txt (../shared/data) [test_name]`.
+    ///
+    /// Panics if `name` is not one of the three, or if the variable names a folder
+    /// without the file: a test told to use the full files must not quietly use
+    /// something else.
+    pub fn file(name: &str) -> PathBuf {
+        let bundled = BUNDLED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| *b)
+            .unwrap_or_else(|| panic!("no data file {name:?}: expected one of {BUNDLED:?}"));
+        let (path, line) = match std::env::var_os(DIR_VAR).filter(|d| !d.is_empty()) {
+            Some(dir) => {
+                let path = Path::new(&dir).join(name);
+                assert!(
+                    path.is_file(),
+                    "{DIR_VAR}={}: no {name} there (expected a folder laid out as shared/data)",
+                    Path::new(&dir).display()
+                );
+                let line = format!("data: ${DIR_VAR}/{name} ({})", Path::new(&dir).display());
+                (path, line)
+            }
+            None => (
+                // The workspace root, two folders above this crate.
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../..")
+                    .join(bundled),
+                format!("data: bundled {bundled}"),
+            ),
+        };
+        tell(line);
+        path
+    }
+
+    /// Writes `data: ... [test]` to stderr once per thread (libtest runs each test
+    /// on a thread named after it) and line. Written to the handle itself, not with
+    /// `eprintln!`, which the harness would capture and hide.
+    fn tell(line: String) {
+        let thread = std::thread::current().name().unwrap_or("?").to_string();
+        let mut told = TOLD.lock().unwrap_or_else(|p| p.into_inner());
+        if told
+            .get_or_insert_with(HashSet::new)
+            .insert((thread.clone(), line.clone()))
+        {
+            let _ = io::stderr()
+                .lock()
+                .write_all(format!("{line} [{thread}]\n").as_bytes());
+        }
+    }
+
+    /// The content of `path`, decompressed if it is gzip (by its magic bytes).
+    pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+        let raw = std::fs::read(path).map_err(|e| at(path, e))?;
+        if !raw.starts_with(&[0x1f, 0x8b]) {
+            return Ok(raw);
+        }
+        let mut text = Vec::with_capacity(raw.len() * 6);
+        flate2::read::MultiGzDecoder::new(raw.as_slice())
+            .read_to_end(&mut text)
+            .map_err(|e| at(path, e))?;
+        Ok(text)
+    }
+
+    /// [`read`] as UTF-8 text.
+    pub fn read_to_string(path: &Path) -> io::Result<String> {
+        String::from_utf8(read(path)?)
+            .map_err(|e| at(path, io::Error::new(io::ErrorKind::InvalidData, e)))
+    }
+
+    /// `path` itself if it is not gzip, else its decompressed content written to
+    /// `dir` under its name without `.gz` (for a benchmark that times the loader on
+    /// the plain file, as it would with `HURRICANE_DB_DATA_DIR`).
+    pub fn plain(path: &Path, dir: &Path) -> io::Result<PathBuf> {
+        let mut head = [0u8; 2];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .map_err(|e| at(path, e))?;
+        if head[..n] != [0x1f, 0x8b] {
+            return Ok(path.to_path_buf());
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().trim_end_matches(".gz").to_string())
+            .unwrap_or_else(|| "data".into());
+        let out = dir.join(name);
+        std::fs::write(&out, read(path)?).map_err(|e| at(&out, e))?;
+        Ok(out)
+    }
+
+    fn at(path: &Path, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", path.display()))
     }
 }
 

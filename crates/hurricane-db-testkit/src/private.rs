@@ -6,8 +6,7 @@
 //! here, not in `hurricane-db`, so that a service depending on the library compiles
 //! none of the initdb/pg_ctl/`libc` machinery it never runs.
 
-use hurricane_db::db::database_url_from_env;
-use hurricane_db::{Db, DbOptions, Result};
+use hurricane_db::{database_url_from_env, Db, DbBuilder, Result};
 
 use crate::cluster::{Cluster, Durability, DEFAULT_DATABASE, DEFAULT_DIR};
 
@@ -23,24 +22,26 @@ pub fn url_from_env_or_private() -> Result<String> {
     }
 }
 
-/// A pool for `DATABASE_URL`, else for the private cluster, with
-/// [`DbOptions::from_env`]. Runs no migration.
+/// A pool for `DATABASE_URL`, else for the private cluster, with the settings of
+/// [`DbBuilder::override_from_env`]. Runs no migration.
 pub fn db_from_env_or_private() -> Result<Db> {
-    Db::connect_with(&url_from_env_or_private()?, DbOptions::from_env()?)
+    Db::builder()
+        .override_from_env()?
+        .connect(&url_from_env_or_private()?)
 }
 
 /// What tools that serve or query use. With `DATABASE_URL`: a pool for that login
 /// that runs no DDL and insists on a current schema ([`Db::check_schema`]). Without
 /// it: the private cluster, which belongs to the caller and so is migrated.
-pub fn db_checked_or_private(options: DbOptions) -> Result<Db> {
+pub fn db_checked_or_private(builder: DbBuilder) -> Result<Db> {
     match database_url_from_env()? {
         Some(url) => {
-            let db = Db::connect_with(&url, options)?;
+            let db = builder.connect(&url)?;
             db.check_schema()?;
             Ok(db)
         }
         None => {
-            let db = Db::connect_with(&url_from_env_or_private()?, options)?;
+            let db = builder.connect(&url_from_env_or_private()?)?;
             db.run_pending_migrations()?;
             Ok(db)
         }

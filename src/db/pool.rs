@@ -204,7 +204,7 @@ fn shared_scheduler() -> Arc<ScheduledThreadPool> {
     }))
 }
 
-/// Pool sizes and timeouts, as [`crate::DbOptions`] gives them.
+/// Pool sizes and timeouts, as [`crate::DbBuilder`] gives them.
 pub(crate) struct PoolConfig {
     pub size: u32,
     pub checkout_timeout: Duration,

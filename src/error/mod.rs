@@ -19,14 +19,25 @@
 //! errors do not, because libpq's raw text may carry the password (their message is
 //! masked instead).
 
+mod curation;
+mod load;
+
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
 
-pub use crate::mask::mask_secrets;
+use crate::codes::{Basin, Category};
+use crate::mask::mask_secrets;
+pub use curation::CurationError;
+pub use load::{Rejected, RowError};
 
 /// The database error a variant was made from, kept for `source()`.
 pub type DbError = diesel::result::Error;
 
 /// Everything that can go wrong in `hurricane_db`.
+///
+/// A variant made from a database error keeps it as its `source()` and its own message
+/// says only what the crate makes of it (and the server's DETAIL, which the database
+/// error's message leaves out): print the chain (`{:#}` with anyhow, or walk
+/// `source()`) to see both, each once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -39,36 +50,38 @@ pub enum Error {
     AlreadyExists(String),
 
     /// A UNIQUE or PRIMARY KEY constraint refused the row (23505).
-    #[error("duplicate key violates {constraint}: {message}")]
+    #[error("duplicate key violates {constraint}{}", paren(detail))]
     UniqueViolation {
         /// The constraint's name.
         constraint: String,
-        /// The server's message and detail.
-        message: String,
+        /// The server's DETAIL, e.g. `Key (fid)=(1) already exists.`
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A FOREIGN KEY constraint refused the row (23503).
-    #[error("foreign key {constraint} refused the row: {message}")]
+    #[error("foreign key {constraint} refused the row{}", paren(detail))]
     ForeignKeyViolation {
         /// The constraint's name.
         constraint: String,
-        /// The server's message and detail.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A value is not one of the codes of a reference table: the foreign key from
     /// `hurricanes.cat` to `categories` (or `basin` to `basins`) refused it (23503),
     /// e.g. a CAT of `Q9`. The caller's mistake, like [`Error::CheckViolation`]; a
-    /// service answers 422. `codes` lists the valid values when known ([`crate::Db`]'s
-    /// write methods fill it in with one read after the failed transaction; from
-    /// inside a transaction it stays empty and the message names the table to consult).
-    #[error("{}", unknown_code_message(column, value, table, codes))]
+    /// service answers 422. The message lists the valid values, in the order of
+    /// [`crate::Category::ALL`] or [`crate::Basin::ALL`], which know them.
+    #[error(
+        "{column} \"{value}\": expected one of {} (the {table} table)",
+        valid_codes(table)
+    )]
     UnknownCode {
         /// The refused column, e.g. `cat`.
         column: &'static str,
@@ -76,77 +89,74 @@ pub enum Error {
         value: String,
         /// The reference table that lists the valid values, e.g. `categories`.
         table: &'static str,
-        /// The valid values, in order; empty when not looked up.
-        codes: Vec<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A CHECK constraint refused the row: physically impossible values (23514).
-    #[error("check constraint {constraint} refused the row: {message}")]
+    #[error("check constraint {constraint} refused the row{}", paren(detail))]
     CheckViolation {
         /// The constraint's name.
         constraint: String,
-        /// The server's message and detail.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A NOT NULL column got no value (23502).
-    #[error("not-null constraint refused the row: {message}")]
+    #[error("not-null constraint refused the row{}", paren(detail))]
     NotNullViolation {
-        /// The server's message and detail.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// The database role lacks the privilege (42501), e.g. a writer's DELETE.
-    #[error("permission denied: {message}")]
+    #[error("{message}")]
     PermissionDenied {
-        /// The server's message.
+        /// `permission denied` when the server refused (its message is the source's),
+        /// else what this crate refused and why.
         message: String,
         /// The database error (absent when the check ran in this crate).
         #[source]
-        source: Option<DbError>,
+        source: Option<Box<DbError>>,
     },
 
     /// The server refused a value as malformed, too long or out of range (SQLSTATE
     /// class 22: invalid text representation, string data right truncation, numeric
     /// value out of range, character not in repertoire, ...): the caller's mistake.
-    #[error("invalid value: {message}")]
+    #[error("invalid value{}", paren(detail))]
     InvalidValue {
-        /// The server's message.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// A write was attempted inside a READ ONLY transaction or on a standby (25006).
-    #[error("read-only transaction: {message}")]
+    #[error("read-only transaction")]
     ReadOnly {
-        /// The server's message.
-        message: String,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// The server aborted the transaction to resolve a conflict with a concurrent one:
     /// serialization failure (40001) or deadlock (40P01). Nothing was committed;
     /// running the transaction again is the intended answer.
-    #[error("transaction conflict, safe to retry: {message}")]
+    #[error("transaction conflict, safe to retry{}", paren(detail))]
     Conflict {
-        /// The server's message.
-        message: String,
+        /// The server's DETAIL.
+        detail: Option<String>,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
     /// No pooled connection became free within the pool's checkout timeout.
@@ -172,9 +182,13 @@ pub enum Error {
     #[error("{0}")]
     SchemaNotCurrent(String),
 
-    /// Applying or reverting a migration failed.
-    #[error("migration failed: {0}")]
-    Migration(String),
+    /// Applying, reverting or listing a migration failed.
+    #[error("migration failed")]
+    Migration {
+        /// What diesel_migrations reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 
     /// Input from a caller, a file or the environment was not acceptable.
     #[error("invalid input: {0}")]
@@ -182,43 +196,51 @@ pub enum Error {
 
     /// A row from the database could not be decoded into its Rust type: the schema and
     /// this crate disagree. Not the caller's fault.
-    #[error("cannot decode a row: {message}")]
+    #[error("cannot decode a row")]
     Decode {
-        /// What failed to decode.
-        message: String,
         /// The database error.
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
 
-    /// A curation was refused; the reason says which check failed.
-    #[error("curation refused: {0}")]
-    Curation(#[source] crate::curation::CurationError),
+    /// A value could not be encoded for the database: a value of a type this crate
+    /// cannot send. A bug, not the caller's input.
+    #[error("cannot encode a value for the database")]
+    Encode {
+        /// The database error.
+        #[source]
+        source: Box<DbError>,
+    },
+
+    /// A curation was refused; the source says which check failed.
+    #[error("curation refused")]
+    Curation(#[source] CurationError),
 
     /// A load found bad rows and wrote nothing; lists the first of them.
     #[error("{0}")]
-    Rejected(Box<crate::ingest::Rejected>),
+    Rejected(Box<Rejected>),
 
     /// Starting or stopping the private PostgreSQL cluster failed.
     #[error("{0}")]
     Cluster(String),
 
-    /// Any other database error, with the server's message.
-    #[error("database error: {message}")]
+    /// Any other database error.
+    #[error("{message}")]
     Database {
-        /// The server's message and detail.
+        /// `database error` and the server's DETAIL when the server refused (its
+        /// message is the source's), else the inconsistency this crate found.
         message: String,
         /// The database error (absent for inconsistencies this crate detected).
         #[source]
-        source: Option<DbError>,
+        source: Option<Box<DbError>>,
     },
 
     /// Drawing a picture failed (`plot` feature): a bug rather than bad input.
     #[error("drawing failed: {0}")]
     Render(String),
 
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written; the source says why.
+    #[error("{path}")]
     Io {
         /// The file.
         path: String,
@@ -226,6 +248,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// ` (detail)`, or nothing.
+fn paren(detail: &Option<String>) -> String {
+    detail
+        .as_deref()
+        .map_or_else(String::new, |d| format!(" ({d})"))
 }
 
 /// Crate-wide result alias.
@@ -262,92 +291,142 @@ impl Error {
     fn from_database(kind: DatabaseErrorKind, source: DbError) -> Self {
         let diesel::result::Error::DatabaseError(_, info) = &source else {
             return Error::Database {
-                message: source.to_string(),
-                source: Some(source),
+                message: "database error".into(),
+                source: Some(Box::new(source)),
             };
         };
         let info: &dyn DatabaseErrorInformation = info.as_ref();
-        let message = describe(info);
+        let detail = info.details().map(String::from);
         let constraint = info.constraint_name().unwrap_or("(unnamed)").to_string();
-        match kind {
-            DatabaseErrorKind::UniqueViolation => Error::UniqueViolation {
+        let primary = info.message();
+        if matches!(kind, DatabaseErrorKind::ClosedConnection)
+            || is_lost_connection_message(primary)
+        {
+            // libpq's own text may carry the URL: masked, and not kept as a source.
+            return Error::ConnectionLost(mask_secrets(&describe(info)));
+        }
+        let class = Class::of(kind, primary);
+        let unknown = match class {
+            Class::ForeignKey => unknown_code(&constraint, info),
+            _ => None,
+        };
+        let source = Box::new(source);
+        match class {
+            Class::Unique => Error::UniqueViolation {
                 constraint,
-                message,
+                detail,
                 source,
             },
-            DatabaseErrorKind::ForeignKeyViolation => match unknown_code(&constraint, info) {
+            Class::ForeignKey => match unknown {
                 Some((column, value, table)) => Error::UnknownCode {
                     column,
                     value,
                     table,
-                    codes: Vec::new(),
                     source,
                 },
                 None => Error::ForeignKeyViolation {
                     constraint,
-                    message,
+                    detail,
                     source,
                 },
             },
-            DatabaseErrorKind::CheckViolation => Error::CheckViolation {
+            Class::Check => Error::CheckViolation {
                 constraint,
-                message,
+                detail,
                 source,
             },
-            DatabaseErrorKind::NotNullViolation => Error::NotNullViolation { message, source },
-            DatabaseErrorKind::ReadOnlyTransaction => Error::ReadOnly { message, source },
-            DatabaseErrorKind::SerializationFailure => Error::Conflict { message, source },
-            DatabaseErrorKind::ClosedConnection => Error::ConnectionLost(mask_secrets(&message)),
-            _ if is_lost_connection_message(info.message()) => {
-                Error::ConnectionLost(mask_secrets(&message))
-            }
-            _ if info.message().starts_with("deadlock detected") => {
-                Error::Conflict { message, source }
-            }
-            _ if is_data_exception(info.message()) => Error::InvalidValue { message, source },
-            _ if is_permission_denied(info.message()) => Error::PermissionDenied {
-                message,
+            Class::NotNull => Error::NotNullViolation { detail, source },
+            Class::ReadOnly => Error::ReadOnly { source },
+            Class::Conflict => Error::Conflict { detail, source },
+            Class::Data => Error::InvalidValue { detail, source },
+            Class::Privilege => Error::PermissionDenied {
+                message: format!("permission denied{}", paren(&detail)),
                 source: Some(source),
             },
-            _ => Error::Database {
-                message,
+            Class::Other => Error::Database {
+                message: format!("database error{}", paren(&detail)),
                 source: Some(source),
             },
         }
     }
 }
 
+/// What a server error is, from Diesel's kind or (for the SQLSTATEs Diesel has no kind
+/// for) the server's primary message.
+enum Class {
+    Unique,
+    ForeignKey,
+    Check,
+    NotNull,
+    ReadOnly,
+    Conflict,
+    Data,
+    Privilege,
+    Other,
+}
+
+impl Class {
+    fn of(kind: DatabaseErrorKind, primary: &str) -> Class {
+        match kind {
+            DatabaseErrorKind::UniqueViolation => Class::Unique,
+            DatabaseErrorKind::ForeignKeyViolation => Class::ForeignKey,
+            DatabaseErrorKind::CheckViolation => Class::Check,
+            DatabaseErrorKind::NotNullViolation => Class::NotNull,
+            DatabaseErrorKind::ReadOnlyTransaction => Class::ReadOnly,
+            DatabaseErrorKind::SerializationFailure => Class::Conflict,
+            _ if primary.starts_with("deadlock detected") => Class::Conflict,
+            _ if is_data_exception(primary) => Class::Data,
+            _ if is_permission_denied(primary) => Class::Privilege,
+            _ => Class::Other,
+        }
+    }
+}
+
 /// Foreign keys from a column to a reference table of codes (migration 000006):
 /// constraint, column, reference table.
-const REFERENCE_KEYS: &[(&str, &str, &str)] = &[
-    ("hurricanes_cat_fkey", "cat", "categories"),
-    ("hurricanes_basin_fkey", "basin", "basins"),
-    ("storms_peak_cat_fkey", "peak_cat", "categories"),
-    ("storms_basin_fkey", "basin", "basins"),
+const REFERENCE_KEYS: [(&str, &str, Reference); 4] = [
+    ("hurricanes_cat_fkey", "cat", Reference::Categories),
+    ("hurricanes_basin_fkey", "basin", Reference::Basins),
+    ("storms_peak_cat_fkey", "peak_cat", Reference::Categories),
+    ("storms_basin_fkey", "basin", Reference::Basins),
 ];
 
-/// (column, value, table) when a reference key refused a row: the value comes from
-/// the server's detail, `Key (cat)=(Q9) is not present in table "categories".`
+#[derive(Clone, Copy)]
+enum Reference {
+    Categories,
+    Basins,
+}
+
+impl Reference {
+    fn table(self) -> &'static str {
+        match self {
+            Reference::Categories => Category::TABLE,
+            Reference::Basins => Basin::TABLE,
+        }
+    }
+}
+
+/// `TD, TS, ...`: the values of reference table `table`, as the crate's enums list them.
+fn valid_codes(table: &str) -> String {
+    let codes: Vec<&str> = if table == Basin::TABLE {
+        Basin::names().collect()
+    } else {
+        Category::codes().collect()
+    };
+    codes.join(", ")
+}
+
+/// (column, value, table) when a reference key refused a row: the value comes
+/// from the server's detail, `Key (cat)=(Q9) is not present in table "categories".`
 fn unknown_code(
     constraint: &str,
     info: &dyn DatabaseErrorInformation,
 ) -> Option<(&'static str, String, &'static str)> {
-    let &(_, column, table) = REFERENCE_KEYS.iter().find(|(c, _, _)| *c == constraint)?;
+    let &(_, column, reference) = REFERENCE_KEYS.iter().find(|(c, _, _)| *c == constraint)?;
     let detail = info.details()?;
     let rest = detail.strip_prefix(&format!("Key ({column})=("))?;
     let value = &rest[..rest.rfind(") is not present")?];
-    Some((column, value.to_string(), table))
-}
-
-fn unknown_code_message(column: &str, value: &str, table: &str, codes: &[String]) -> String {
-    if codes.is_empty() {
-        format!("{column} \"{value}\": not a value of the {table} table (SELECT * FROM {table} lists them)")
-    } else {
-        format!(
-            "{column} \"{value}\": expected one of {} (the {table} table)",
-            codes.join(", ")
-        )
-    }
+    Some((column, value.to_string(), reference.table()))
 }
 
 /// SQLSTATE 42501 messages: "permission denied for table x", "must be owner of table x".
@@ -402,7 +481,7 @@ fn is_lost_connection_message(message: &str) -> bool {
 
 /// Whether a Diesel error means the connection itself is unusable (as opposed to a
 /// statement the server refused): the pool then discards the connection.
-pub fn is_connection_failure(err: &diesel::result::Error) -> bool {
+pub(crate) fn is_connection_failure(err: &diesel::result::Error) -> bool {
     match err {
         diesel::result::Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
         diesel::result::Error::DatabaseError(_, info) => is_lost_connection_message(info.message()),
@@ -428,13 +507,14 @@ impl From<diesel::result::Error> for Error {
                 Error::ConnectionLost("the connection's transaction state is broken".into())
             }
             D::DeserializationError(_) => Error::Decode {
-                message: err.to_string(),
-                source: err,
+                source: Box::new(err),
             },
-            D::SerializationError(ref e) => Error::InvalidInput(e.to_string()),
+            D::SerializationError(_) => Error::Encode {
+                source: Box::new(err),
+            },
             other => Error::Database {
-                message: other.to_string(),
-                source: Some(other),
+                message: "database error".into(),
+                source: Some(Box::new(other)),
             },
         }
     }

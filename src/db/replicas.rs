@@ -1,6 +1,6 @@
 //! Reads on streaming standbys.
 //!
-//! `HURRICANE_DB_READ_URLS` (or [`crate::DbOptions::read_urls`]) lists standbys; each
+//! `HURRICANE_DB_READ_URLS` (or [`crate::DbBuilder::read_urls`]) lists standbys; each
 //! gets its own pool. A read goes to "its" standby (threads keep their affinity, as
 //! in the pool), and a standby that fails to connect is skipped for a few seconds.
 //! With none left, reads run on the primary in a READ ONLY transaction. Writes,
@@ -9,8 +9,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::pool::{ConnPool, PooledConn};
 use crate::error::Error;
-use crate::pool::{ConnPool, PooledConn};
 
 /// How long a standby that failed to connect is left alone.
 pub const SKIP_FOR: Duration = Duration::from_secs(5);
@@ -57,7 +57,7 @@ impl Replicas {
         if n == 0 {
             return None;
         }
-        let first = crate::pool::thread_slot() % n;
+        let first = super::pool::thread_slot() % n;
         for k in 0..n {
             let replica = &self.list[(first + k) % n];
             if replica.skipped() {

@@ -5,68 +5,16 @@
 //! sit just past a page boundary a standby never reports, so a wait for it may never
 //! end). A session read goes to a standby only once that standby has replayed the
 //! position (`pg_last_wal_replay_lsn() >= lsn`), waiting at most
-//! [`crate::DbOptions::ryw_wait`]; past that it reads on the primary. The position
+//! [`crate::DbBuilder::ryw_wait`]; past that it reads on the primary. The position
 //! travels between processes as a short opaque token ([`Session::token`]), so a web
 //! client can carry it from its write to its next read.
 
-use std::time::{Duration, Instant};
-
 use diesel::pg::PgConnection;
-use diesel::RunQueryDsl;
 
-use crate::db::Db;
 use crate::error::{Error, Result};
 
-/// A WAL position (PostgreSQL's `pg_lsn`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Lsn(pub u64);
-
-impl Lsn {
-    /// Parses PostgreSQL's text form, `16/B374D848`.
-    pub fn parse(text: &str) -> Result<Lsn> {
-        let bad = || Error::InvalidInput(format!("WAL position \"{text}\": expected X/Y in hex"));
-        let (hi, lo) = text.trim().split_once('/').ok_or_else(bad)?;
-        let hi = u32::from_str_radix(hi, 16).map_err(|_| bad())?;
-        let lo = u32::from_str_radix(lo, 16).map_err(|_| bad())?;
-        Ok(Lsn((u64::from(hi) << 32) | u64::from(lo)))
-    }
-}
-
-impl std::fmt::Display for Lsn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xFFFF_FFFF)
-    }
-}
-
-/// The flush position of the server `conn` is on, right after a commit on it.
-pub(crate) fn flush_lsn(conn: &mut PgConnection) -> Result<Lsn> {
-    let text: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
-        "pg_current_wal_flush_lsn()::text",
-    ))
-    .get_result(conn)?;
-    Lsn::parse(&text)
-}
-
-/// Waits until the standby `conn` is on has replayed `lsn`, polling; false when
-/// `wait` passed first.
-pub(crate) fn wait_for_replay(conn: &mut PgConnection, lsn: Lsn, wait: Duration) -> Result<bool> {
-    let deadline = Instant::now() + wait;
-    let mut pause = Duration::from_micros(200);
-    loop {
-        let replayed: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-            "coalesce(pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn, true)"
-        )))
-        .get_result(conn)?;
-        if replayed {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-        pause = (pause * 2).min(Duration::from_millis(5));
-    }
-}
+use super::wal::Lsn;
+use super::Db;
 
 /// A user's view of the database that always sees its own writes, also when reads go
 /// to standbys. Cheap: a [`Db`] handle and one position.
@@ -132,6 +80,20 @@ impl Session {
     }
 }
 
+impl Db {
+    /// A [`Session`]: transactions and reads that see the session's own writes, also
+    /// when reads go to standbys.
+    pub fn session(&self) -> Session {
+        Session::new(self.clone(), None)
+    }
+
+    /// The [`Session`] a token from [`Session::token`] stands for (another request of
+    /// the same user, another process). [`Error::InvalidInput`] for a malformed token.
+    pub fn session_from_token(&self, token: &str) -> Result<Session> {
+        Ok(Session::new(self.clone(), Some(parse_token(token)?)))
+    }
+}
+
 /// Parses a token made by [`Session::token`].
 pub(crate) fn parse_token(token: &str) -> Result<Lsn> {
     let t = token.trim();
@@ -147,16 +109,17 @@ pub(crate) fn parse_token(token: &str) -> Result<Lsn> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_token, Lsn};
+    use super::parse_token;
+    use crate::db::wal::Lsn;
 
     #[test]
     fn lsn_text_and_token_round_trip() {
-        let lsn = Lsn::parse("16/B374D848").unwrap();
+        let lsn = str::parse::<Lsn>("16/B374D848").unwrap();
         assert_eq!(lsn.to_string(), "16/B374D848");
         assert_eq!(parse_token(&format!("{:016x}", lsn.0)).unwrap(), lsn);
-        assert!(Lsn::parse("nope").is_err());
+        assert!(str::parse::<Lsn>("nope").is_err());
         assert!(parse_token("123").is_err());
         assert!(parse_token("+123456789abcdef").is_err());
-        assert!(Lsn::parse("0/1").unwrap() < Lsn::parse("1/0").unwrap());
+        assert!(str::parse::<Lsn>("0/1").unwrap() < str::parse::<Lsn>("1/0").unwrap());
     }
 }

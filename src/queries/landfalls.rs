@@ -2,9 +2,9 @@
 //! (the center crossing a coastline). Only rows loaded from HURDAT2 carry it; the
 //! IHW CSV does not, so a database loaded only from the CSV has no landfalls.
 //!
-//! `min_cat` compares categories in Saffir-Simpson order, `TD < TS < H1 < H2 < H3 <
-//! H4 < H5`; every other code (`E`, `L`, `W`, `SS`, `SD`, `DB`, `ET`, `PT`, `ST`) ranks
-//! below `TD`, so it passes no `min_cat` filter. The filter applies to the category
+//! `min_cat` compares categories on [`Category::SCALE`], `TD < TS < H1 < H2 < H3 < H4 <
+//! H5`; every other code (`E`, `L`, `W`, `SS`, `SD`, `DB`, `ET`, `PT`, `ST`) is off that
+//! scale ([`Category::scale_rank`] is `None`), so it passes no `min_cat` filter. The filter applies to the category
 //! *at landfall*: `--min-cat H3` lists the landfalls made at H3 or stronger, and the
 //! storms that made at least one.
 
@@ -14,12 +14,9 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::codes::{parse::shown, Basin, Category};
 use crate::error::{Error, Result};
-use crate::queries::cat_code;
 use crate::schema::{hurricanes, storms};
-
-/// Categories in Saffir-Simpson order, weakest first (what `min_cat` accepts).
-pub const RANKED_CATS: [&str; 7] = ["TD", "TS", "H1", "H2", "H3", "H4", "H5"];
 
 /// Which landfalls to list. Also the `hurricane-db landfalls` flags and the query
 /// parameters of the service's `GET /landfalls`.
@@ -76,15 +73,6 @@ pub struct StormLandfalls {
     pub landfalls: Vec<Landfall>,
 }
 
-/// The rank of a category in Saffir-Simpson order (`TD` = 1 .. `H5` = 7; anything
-/// else 0, below `TD`).
-pub fn cat_rank(cat: &str) -> u8 {
-    RANKED_CATS
-        .iter()
-        .position(|c| *c == cat)
-        .map_or(0, |i| i as u8 + 1)
-}
-
 type Row = (
     (i16, Option<String>, String, i32, String),
     (
@@ -126,19 +114,22 @@ pub fn landfalls(conn: &mut PgConnection, f: &LandfallFilter) -> Result<Vec<Stor
         q = q.filter(s::year.eq(year));
     }
     if let Some(basin) = &f.basin {
-        q = q.filter(s::basin.eq(crate::queries::basin(basin)?));
+        q = q.filter(s::basin.eq(basin.parse::<Basin>()?));
     }
     if let Some(min) = &f.min_cat {
-        let code = cat_code(min);
-        let rank = cat_rank(&code);
-        if rank == 0 {
-            return Err(Error::InvalidInput(format!(
-                "min_cat \"{}\": expected one of {} (Saffir-Simpson order, weakest first)",
-                crate::queries::shown(min),
-                RANKED_CATS.join(", ")
-            )));
-        }
-        q = q.filter(h::cat.eq_any(&RANKED_CATS[usize::from(rank - 1)..]));
+        let rank = min
+            .parse::<Category>()
+            .ok()
+            .and_then(Category::scale_rank)
+            .ok_or_else(|| {
+                let scale: Vec<&str> = Category::SCALE.iter().map(|c| c.code()).collect();
+                Error::InvalidInput(format!(
+                    "min_cat \"{}\": expected one of {} (Saffir-Simpson order, weakest first)",
+                    shown(min),
+                    scale.join(", ")
+                ))
+            })?;
+        q = q.filter(h::cat.eq_any(&Category::SCALE[usize::from(rank - 1)..]));
     }
     let rows: Vec<Row> = q
         .order((s::first_time, s::btid, h::timestamp, h::fid))
@@ -173,18 +164,4 @@ pub fn landfalls(conn: &mut PgConnection, f: &LandfallFilter) -> Result<Vec<Stor
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranks() {
-        assert!(cat_rank("TD") < cat_rank("TS"));
-        assert!(cat_rank("TS") < cat_rank("H1"));
-        assert!(cat_rank("H4") < cat_rank("H5"));
-        assert_eq!(cat_rank("E"), 0);
-        assert_eq!(cat_rank("SS"), 0);
-    }
 }
