@@ -143,7 +143,7 @@ pub async fn coverage(State(db): State<Db>) -> Result<Json<Coverage>, ApiError> 
 }
 
 #[utoipa::path(get, path = "/land.geojson", tag = "explorer",
-    responses((status = 200, description = "The world's land (Natural Earth 1:50m) as one GeoJSON MultiPolygon feature: what the explorer's map draws", content_type = "application/geo+json", body = String)))]
+    responses((status = 200, description = "The world's land (Natural Earth 1:50m) as one GeoJSON MultiPolygon feature: what the explorer's map draws", content_type = "application/geo+json", body = serde_json::Value)))]
 pub async fn land() -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -330,13 +330,13 @@ impl Write for ChannelWriter {
 #[utoipa::path(get, path = "/export.geojson", tag = "downloads",
     params(
         ("btid" = Option<Vec<i16>>, Query, explode = true, description = "These storms (repeat); at most 1000"),
-        ("year" = Option<i32>, Query, description = "One season (1800 to 2100)"),
-        ("year_from" = Option<i32>, Query), ("year_to" = Option<i32>, Query),
+        ("year" = Option<i32>, Query, minimum = 1800, maximum = 2100, description = "One season"),
+        ("year_from" = Option<i32>, Query, minimum = 1800, maximum = 2100), ("year_to" = Option<i32>, Query, minimum = 1800, maximum = 2100),
         ("basin" = Option<String>, Query, description = "North Atlantic, Eastern Pacific, or AL, EP, CP"),
         ("name" = Option<String>, Query, description = "Storm name; * and ? are wildcards"),
-        ("min_wind" = Option<i16>, Query, description = "Storms whose peak wind reached this (0 to 300 kt)"),
+        ("min_wind" = Option<i16>, Query, minimum = 0, maximum = 300, description = "Storms whose peak wind reached this, knots"),
     ),
-    responses((status = 200, description = "RFC 7946 GeoJSON: a Point per observation, a LineString (MultiLineString across the antimeridian) per storm", content_type = "application/geo+json", body = String), (status = "default", description = "An error: 400 unreadable, 422 refused value, 503 database unavailable", body = ErrorBody)))]
+    responses((status = 200, description = "RFC 7946 GeoJSON: a Point per observation, a LineString (MultiLineString across the antimeridian) per storm", content_type = "application/geo+json", body = serde_json::Value), (status = "default", description = "An error: 400 unreadable, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 pub async fn export_geojson(db: State<Db>, query: RawQuery) -> Result<Response, ApiError> {
     download(db, query, Format::Geojson).await
 }
@@ -344,10 +344,10 @@ pub async fn export_geojson(db: State<Db>, query: RawQuery) -> Result<Response, 
 #[utoipa::path(get, path = "/export.csv", tag = "downloads",
     params(
         ("btid" = Option<Vec<i16>>, Query, explode = true, description = "These storms (repeat); at most 1000"),
-        ("year" = Option<i32>, Query, description = "One season (1800 to 2100)"),
-        ("year_from" = Option<i32>, Query), ("year_to" = Option<i32>, Query),
+        ("year" = Option<i32>, Query, minimum = 1800, maximum = 2100, description = "One season"),
+        ("year_from" = Option<i32>, Query, minimum = 1800, maximum = 2100), ("year_to" = Option<i32>, Query, minimum = 1800, maximum = 2100),
         ("basin" = Option<String>, Query), ("name" = Option<String>, Query),
-        ("min_wind" = Option<i16>, Query),
+        ("min_wind" = Option<i16>, Query, minimum = 0, maximum = 300),
     ),
     responses((status = 200, description = "The IHW CSV layout (header FID,YEAR,MONTH,DAY,AD_TIME,BTID,NAME,...)", content_type = "text/csv", body = String), (status = "default", description = "An error: 400 unreadable, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 pub async fn export_csv(db: State<Db>, query: RawQuery) -> Result<Response, ApiError> {
@@ -357,10 +357,10 @@ pub async fn export_csv(db: State<Db>, query: RawQuery) -> Result<Response, ApiE
 #[utoipa::path(get, path = "/export.hurdat2", tag = "downloads",
     params(
         ("btid" = Option<Vec<i16>>, Query, explode = true, description = "These storms (repeat); at most 1000"),
-        ("year" = Option<i32>, Query, description = "One season (1800 to 2100)"),
-        ("year_from" = Option<i32>, Query), ("year_to" = Option<i32>, Query),
+        ("year" = Option<i32>, Query, minimum = 1800, maximum = 2100, description = "One season"),
+        ("year_from" = Option<i32>, Query, minimum = 1800, maximum = 2100), ("year_to" = Option<i32>, Query, minimum = 1800, maximum = 2100),
         ("basin" = Option<String>, Query), ("name" = Option<String>, Query),
-        ("min_wind" = Option<i16>, Query),
+        ("min_wind" = Option<i16>, Query, minimum = 0, maximum = 300),
     ),
     responses((status = 200, description = "NOAA's HURDAT2 text; storms without an ATCF id (loaded from the IHW CSV) are left out", content_type = "text/plain", body = String), (status = "default", description = "An error: 400 unreadable, 422 refused value, 503 database unavailable", body = ErrorBody)))]
 pub async fn export_hurdat2(db: State<Db>, query: RawQuery) -> Result<Response, ApiError> {
