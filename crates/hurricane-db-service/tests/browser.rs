@@ -557,6 +557,30 @@ fn an_analyst_walks_every_flow_of_the_storm_explorer() {
     assert!(drawn["colours"].as_u64().unwrap() >= 8, "{drawn}");
     page.shot("02-name-search-katrina-2005");
 
+    // 2b. Across the date line: GENEVIEVE 2014 is one continuous track on the map.
+    println!("flow 2b: GENEVIEVE 2014 across the date line");
+    page.open(&base, "view=storms&name=GENEVIEVE&year=2014");
+    let steps = page.eval(
+        "(() => { const e = window.stormExplorer; const map = e.map(); const w = map.getSize().x; \
+         const xs = e.points().map(f => map.latLngToContainerPoint(e.point(f).getLatLng()).x); \
+         const lngs = e.points().map(f => e.point(f).getLatLng().lng); \
+         let jump = 0; for (let i = 1; i < xs.length; i++) jump = Math.max(jump, Math.abs(xs[i] - xs[i - 1])); \
+         return { width: w, points: xs.length, max_step_px: jump, min_x: Math.min(...xs), max_x: Math.max(...xs), \
+                  min_lng: Math.min(...lngs), max_lng: Math.max(...lngs) }; })()",
+    );
+    println!("GENEVIEVE on the map: {steps}");
+    assert_eq!(steps["points"], 87);
+    // Unwrapped: it goes on west past 180 (to -195.2, i.e. 164.8 E) instead of jumping
+    // across the map to +164.8.
+    assert!(steps["min_lng"].as_f64().unwrap() < -180.0, "{steps}");
+    let width = steps["width"].as_f64().unwrap();
+    assert!(
+        steps["max_step_px"].as_f64().unwrap() < width / 10.0,
+        "{steps}"
+    );
+    assert!(steps["min_x"].as_f64().unwrap() >= 0.0 && steps["max_x"].as_f64().unwrap() <= width);
+    page.shot("02b-genevieve-2014-across-the-date-line");
+
     // 3. No results say what the data covers.
     println!("flow 3: ANDREW 1992: no results, and what the data covers");
     page.open(&base, "view=storms&name=ANDREW&year=1992");
