@@ -43,6 +43,7 @@ mod render;
 mod world;
 
 pub use render::{render_intensity_chart, render_per_year_chart, render_track_map};
+pub use world::land_geojson;
 
 /// Width of every picture, pixels.
 pub const WIDTH: u32 = 1200;
@@ -55,6 +56,15 @@ pub const PANEL_HEIGHT: u32 = 320;
 
 /// A season map names storms near their first position when it has at most this many.
 pub const MAX_NAME_LABELS: usize = 40;
+
+/// A storm's name as people read it: `Unnamed` for the IHW file's `NOTNAMED`.
+pub fn display_name(name: &str) -> &str {
+    if name.eq_ignore_ascii_case("NOTNAMED") {
+        "Unnamed"
+    } else {
+        name
+    }
+}
 
 /// One observation of a track, as the pictures need it.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,7 +129,7 @@ impl Track {
 
     /// `KATRINA 2005`.
     pub fn title(&self) -> String {
-        format!("{} {}", self.name, self.year)
+        format!("{} {}", display_name(&self.name), self.year)
     }
 }
 
@@ -604,5 +614,137 @@ mod tests {
             season_title(2005, Some("north atlantic"), 28),
             "2005 North Atlantic season (28 storms)"
         );
+    }
+
+    /// sRGB (0..255) to linear light.
+    fn linear(c: u8) -> f64 {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    }
+
+    /// CIELAB (D65) of linear RGB, after the simulation matrix `m` (Machado, Oliveira
+    /// and Fernandes 2009, severity 1.0), or as seen with normal vision (`None`).
+    fn lab(rgb: (u8, u8, u8), m: Option<[[f64; 3]; 3]>) -> (f64, f64, f64) {
+        let l = [linear(rgb.0), linear(rgb.1), linear(rgb.2)];
+        let l = match m {
+            Some(m) => {
+                let mut o = [0.0; 3];
+                for i in 0..3 {
+                    o[i] = (m[i][0] * l[0] + m[i][1] * l[1] + m[i][2] * l[2]).clamp(0.0, 1.0);
+                }
+                o
+            }
+            None => l,
+        };
+        let x = 0.4124564 * l[0] + 0.3575761 * l[1] + 0.1804375 * l[2];
+        let y = 0.2126729 * l[0] + 0.7151522 * l[1] + 0.0721750 * l[2];
+        let z = 0.0193339 * l[0] + 0.1191920 * l[1] + 0.9503041 * l[2];
+        let f = |t: f64| {
+            if t > 216.0 / 24389.0 {
+                t.cbrt()
+            } else {
+                (24389.0 / 27.0 * t + 16.0) / 116.0
+            }
+        };
+        let (fx, fy, fz) = (f(x / 0.95047), f(y), f(z / 1.08883));
+        (116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz))
+    }
+
+    /// CIEDE2000 colour difference (Sharma, Wu and Dalal 2005).
+    fn de2000(a: (f64, f64, f64), b: (f64, f64, f64)) -> f64 {
+        let (l1, a1, b1) = a;
+        let (l2, a2, b2) = b;
+        let c7 = |c: f64| (c.powi(7) / (c.powi(7) + 25f64.powi(7))).sqrt();
+        let cb = (a1.hypot(b1) + a2.hypot(b2)) / 2.0;
+        let g = 0.5 * (1.0 - c7(cb));
+        let (a1p, a2p) = ((1.0 + g) * a1, (1.0 + g) * a2);
+        let (c1p, c2p) = (a1p.hypot(b1), a2p.hypot(b2));
+        let hue = |b: f64, a: f64| b.atan2(a).to_degrees().rem_euclid(360.0);
+        let (h1p, h2p) = (hue(b1, a1p), hue(b2, a2p));
+        let dh = if c1p * c2p == 0.0 {
+            0.0
+        } else if (h2p - h1p).abs() <= 180.0 {
+            h2p - h1p
+        } else if h2p - h1p > 180.0 {
+            h2p - h1p - 360.0
+        } else {
+            h2p - h1p + 360.0
+        };
+        let dhp = 2.0 * (c1p * c2p).sqrt() * (dh / 2.0).to_radians().sin();
+        let (lbp, cbp) = ((l1 + l2) / 2.0, (c1p + c2p) / 2.0);
+        let hbp = if c1p * c2p == 0.0 {
+            h1p + h2p
+        } else if (h1p - h2p).abs() <= 180.0 {
+            (h1p + h2p) / 2.0
+        } else if h1p + h2p < 360.0 {
+            (h1p + h2p + 360.0) / 2.0
+        } else {
+            (h1p + h2p - 360.0) / 2.0
+        };
+        let cos = |d: f64| d.to_radians().cos();
+        let t = 1.0 - 0.17 * cos(hbp - 30.0) + 0.24 * cos(2.0 * hbp) + 0.32 * cos(3.0 * hbp + 6.0)
+            - 0.20 * cos(4.0 * hbp - 63.0);
+        let dth = 30.0 * (-((hbp - 275.0) / 25.0).powi(2)).exp();
+        let rt = -(2.0 * dth).to_radians().sin() * 2.0 * c7(cbp);
+        let sl = 1.0 + 0.015 * (lbp - 50.0).powi(2) / (20.0 + (lbp - 50.0).powi(2)).sqrt();
+        let sc = 1.0 + 0.045 * cbp;
+        let sh = 1.0 + 0.015 * cbp * t;
+        let (x, y, z) = ((l2 - l1) / sl, (c2p - c1p) / sc, dhp / sh);
+        (x * x + y * y + z * z + rt * y * z).sqrt()
+    }
+
+    #[test]
+    fn the_palette_survives_colour_blindness() {
+        const DEUTERANOPIA: [[f64; 3]; 3] = [
+            [0.367322, 0.860646, -0.227968],
+            [0.280085, 0.672501, 0.047413],
+            [-0.011820, 0.042940, 0.968881],
+        ];
+        const PROTANOPIA: [[f64; 3]; 3] = [
+            [0.152286, 1.052583, -0.204868],
+            [0.114503, 0.786281, 0.099216],
+            [-0.003882, -0.048116, 1.051998],
+        ];
+        // The reference pair of CIEDE2000's published test data (Sharma et al., pair 1).
+        let d = de2000((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485));
+        assert!((d - 2.0425).abs() < 1e-3, "{d}");
+        // The Saffir-Simpson scale (TD, TS, H1..H5) must stay apart; the rare other
+        // codes are reported (their legend entries name them).
+        for (vision, m, floor) in [
+            ("normal vision", None, 12.0),
+            ("deuteranopia", Some(DEUTERANOPIA), 12.0),
+            ("protanopia", Some(PROTANOPIA), 11.0),
+        ] {
+            for (set, codes, floor) in [
+                ("the scale", &Category::SCALE[..], Some(floor)),
+                ("every code", &Category::ALL[..], None),
+            ] {
+                let mut worst = (f64::MAX, String::new());
+                for (i, a) in codes.iter().enumerate() {
+                    for b in &codes[i + 1..] {
+                        let d = de2000(lab(a.rgb(), m), lab(b.rgb(), m));
+                        if d < worst.0 {
+                            worst = (d, format!("{} / {}", a.code(), b.code()));
+                        }
+                    }
+                }
+                println!(
+                    "palette, {vision}, {set}: closest pair CIEDE2000 {:.1} ({})",
+                    worst.0, worst.1
+                );
+                if let Some(floor) = floor {
+                    assert!(
+                        worst.0 >= floor,
+                        "{vision}: {} only {:.1} apart",
+                        worst.1,
+                        worst.0
+                    );
+                }
+            }
+        }
     }
 }

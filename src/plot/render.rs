@@ -281,7 +281,7 @@ fn draw_map(
             let (Some(x), Some(p)) = (l.first(), t.points.first()) else {
                 continue;
             };
-            let name = clean(&t.name);
+            let name = clean(super::display_name(&t.name));
             let (px, py) = chart.backend_coord(&(*x, p.lat));
             let w = 7 * name.chars().count() as i32;
             let clash = placed

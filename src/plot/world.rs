@@ -24,6 +24,47 @@ pub fn land() -> &'static [Ring] {
     LAND.get_or_init(|| parse(LAND_TEXT))
 }
 
+/// The land as one GeoJSON Feature (a MultiPolygon, longitude/latitude in degrees),
+/// built once: what the storm explorer's map draws. Each outer ring is a polygon with
+/// the holes that follow it. Longitudes stay continuous as in [`land`] (a few rings
+/// reach about 190 east), which a web map draws as one piece.
+pub fn land_geojson() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        use std::fmt::Write;
+        let mut out = String::with_capacity(1 << 20);
+        out.push_str(
+            "{\"type\":\"Feature\",\"properties\":{\"source\":\"Natural Earth 1:50m land (public domain), via world-atlas 2.0.2 (ISC)\"},\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[",
+        );
+        let mut open = false;
+        for ring in land() {
+            if !ring.hole {
+                if open {
+                    out.push_str("]],");
+                }
+                out.push_str("[[");
+                open = true;
+            } else if open {
+                out.push_str("],[");
+            } else {
+                continue;
+            }
+            for (i, (x, y)) in ring.points.iter().enumerate() {
+                let _ = write!(out, "{}[{x},{y}]", if i == 0 { "" } else { "," });
+            }
+            // GeoJSON rings close on their first position.
+            if let Some((x, y)) = ring.points.first() {
+                let _ = write!(out, ",[{x},{y}]");
+            }
+        }
+        if open {
+            out.push_str("]]");
+        }
+        out.push_str("]}}");
+        out
+    })
+}
+
 fn parse(text: &str) -> Vec<Ring> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -92,6 +133,24 @@ mod tests {
             && r.bbox.1 > -80.5
             && r.bbox.2 < 26.0
             && r.bbox.3 > 26.0));
+    }
+
+    #[test]
+    fn the_land_is_valid_geojson() {
+        let v: serde_json::Value = serde_json::from_str(land_geojson()).unwrap();
+        let polygons = v["geometry"]["coordinates"].as_array().unwrap();
+        assert_eq!(
+            polygons.len(),
+            land().iter().filter(|r| !r.hole).count(),
+            "one polygon per outer ring"
+        );
+        for polygon in polygons {
+            for ring in polygon.as_array().unwrap() {
+                let ring = ring.as_array().unwrap();
+                assert!(ring.len() >= 4);
+                assert_eq!(ring.first(), ring.last(), "closed");
+            }
+        }
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub(super) fn check_degrees(field: &str, value: &BigDecimal, lo: i64, hi: i64) -
 
 /// Turns a user pattern into ILIKE: `*` -> `%`, `?` -> `_`, and `%`, `_`, `\`
 /// taken literally.
-pub(super) fn like_pattern(name: &str) -> String {
+pub(crate) fn like_pattern(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 2);
     for c in name.chars() {
         match c {
@@ -83,6 +83,38 @@ pub(super) fn year_start(year: i32) -> Result<DateTime<Utc>> {
         .single()
         .filter(|_| (1..=9998).contains(&year))
         .ok_or_else(|| Error::InvalidInput(format!("year \"{year}\": expected 1 to 9998")))
+}
+
+/// Years a filter may name: the IHW record starts in 1851 and no filter needs more than
+/// this (also the bound of the storm explorer's forms). Outside, a plain-language 422.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1800..=2100;
+
+/// Strongest wind a filter may name, knots (the record is 190 kt).
+pub const MAX_WIND_KTS: i16 = 300;
+
+/// Refuses a year outside [`YEARS`], saying what is accepted.
+pub fn check_year(field: &str, year: Option<i32>) -> Result<()> {
+    match year {
+        Some(y) if !YEARS.contains(&y) => Err(Error::InvalidInput(format!(
+            "{field} {y}: expected a year from {} to {}",
+            YEARS.start(),
+            YEARS.end()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a negative or impossible wind speed, saying what is accepted.
+pub fn check_wind(field: &str, wind: Option<i16>) -> Result<()> {
+    match wind {
+        Some(w) if w < 0 => Err(Error::InvalidInput(format!(
+            "{field} {w}: a wind speed cannot be negative; expected 0 to {MAX_WIND_KTS} kt"
+        ))),
+        Some(w) if w > MAX_WIND_KTS => Err(Error::InvalidInput(format!(
+            "{field} {w}: expected 0 to {MAX_WIND_KTS} kt"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub(super) fn check_range<T: PartialOrd + std::fmt::Display>(

@@ -109,6 +109,7 @@ pub fn landfalls(conn: &mut PgConnection, f: &LandfallFilter) -> Result<Vec<Stor
             ),
         ))
         .into_boxed();
+    crate::queries::check_year("year", f.year)?;
     if let Some(year) = f.year {
         q = q.filter(s::year.eq(year));
     }

@@ -11,7 +11,8 @@ mod reference;
 mod search;
 mod storms;
 
-pub use input::{parse_time, MAX_PATTERN_CHARS};
+pub(crate) use input::like_pattern;
+pub use input::{check_wind, check_year, parse_time, MAX_PATTERN_CHARS, MAX_WIND_KTS, YEARS};
 pub use landfalls::{landfalls, Landfall, LandfallFilter, StormLandfalls};
 pub use near::{explain_storms_near, storms_near, NearStorm, Place, Radius};
 pub use page::{Order, Page, DEFAULT_LIMIT, MAX_LIMIT};

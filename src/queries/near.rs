@@ -29,6 +29,9 @@ pub struct NearStorm {
     /// FID of that observation.
     #[diesel(sql_type = Int4)]
     pub fid: i32,
+    /// Time of that observation (the closest approach), UTC.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub time: chrono::DateTime<chrono::Utc>,
     /// Wind speed at that observation, knots.
     #[diesel(sql_type = Int2)]
     pub wind_kts: i16,
@@ -165,7 +168,7 @@ fn near_query(
 /// (empty when $8 > $9).
 const NEAR_SQL: &str = r#"
 WITH candidates AS (
-    SELECT h.fid, h.btid, h.wind_kts,
+    SELECT h.fid, h.btid, h.wind_kts, h.timestamp,
            2 * 6371.0088 * asin(sqrt(
                sin(radians(h.lat::float8 - $1) / 2) ^ 2
              + cos(radians($1)) * cos(radians(h.lat::float8))
@@ -174,12 +177,12 @@ WITH candidates AS (
     WHERE point(h.long::float8, h.lat::float8) <@ box(point($6, $4), point($7, $5))
        OR ($8 <= $9 AND point(h.long::float8, h.lat::float8) <@ box(point($8, $4), point($9, $5)))
 ), closest AS (
-    SELECT DISTINCT ON (btid) btid, fid, wind_kts, km
+    SELECT DISTINCT ON (btid) btid, fid, wind_kts, timestamp, km
     FROM candidates WHERE km <= $3
     ORDER BY btid, km, fid
 )
 SELECT c.btid, s.name::text AS name, s.year, s.basin::text AS basin, c.km AS closest_km,
-       c.fid, c.wind_kts
+       c.fid, c.timestamp AS time, c.wind_kts
 FROM closest c JOIN storms s USING (btid)
 ORDER BY c.km, c.btid
 "#;

@@ -12,7 +12,8 @@ use crate::models::Hurricane;
 use crate::schema::hurricanes;
 
 use super::input::{
-    check_degrees, check_pattern, check_range, like_pattern, page_size, year_start,
+    check_degrees, check_pattern, check_range, check_wind, check_year, like_pattern, page_size,
+    year_start,
 };
 use super::page::{after, BoxedSearch, Cursor, Order, Page};
 
@@ -102,9 +103,13 @@ impl Filter {
                 check_degrees(field, v, -180, 180)?;
             }
         }
+        check_year("year_from", self.year_from)?;
+        check_year("year_to", self.year_to)?;
         for y in [self.year_from, self.year_to].into_iter().flatten() {
             year_start(y)?;
         }
+        check_wind("min_wind", self.min_wind)?;
+        check_wind("max_wind", self.max_wind)?;
         check_range("time", &self.time_from, &self.time_to)?;
         check_range("year", &self.year_from, &self.year_to)?;
         check_range("wind", &self.min_wind, &self.max_wind)?;

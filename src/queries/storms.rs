@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::models::Storm;
 use crate::schema::storms;
 
-use super::input::{check_pattern, check_range, like_pattern, page_size};
+use super::input::{check_pattern, check_range, check_wind, check_year, like_pattern, page_size};
 
 /// A filter over the storm summary. Also the `hurricane-db storms` flags.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -37,7 +37,10 @@ impl StormFilter {
     /// the name pattern), before a connection is taken; [`storms()`] calls it too.
     pub fn validate(&self) -> Result<()> {
         page_size(self.limit)?;
+        check_year("year_from", self.year_from)?;
+        check_year("year_to", self.year_to)?;
         check_range("year", &self.year_from, &self.year_to)?;
+        check_wind("min_wind", self.min_wind)?;
         for b in &self.basins {
             b.parse::<Basin>()?;
         }

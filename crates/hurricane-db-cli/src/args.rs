@@ -214,6 +214,15 @@ pub struct ExportArgs {
     /// Last year included.
     #[arg(long)]
     pub year_to: Option<i32>,
+    /// Only this storm (BTID); repeat for several.
+    #[arg(long = "btid", value_name = "BTID")]
+    pub btids: Vec<i16>,
+    /// Storms of this name (`*` and `?` are wildcards, any case).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Storms whose peak wind reached this many knots.
+    #[arg(long)]
+    pub min_wind: Option<i16>,
 }
 
 impl From<ExportArgs> for ExportFilter {
@@ -222,6 +231,9 @@ impl From<ExportArgs> for ExportFilter {
             basin: a.basin,
             year_from: a.year_from,
             year_to: a.year_to,
+            btids: a.btids,
+            name: a.name,
+            min_wind: a.min_wind,
         }
     }
 }

@@ -89,7 +89,9 @@ enum Command {
         #[command(subcommand)]
         what: plot::PlotCommand,
     },
-    /// Write storms out as NOAA's HURDAT2 text or the IHW CSV (streams; summary on stderr).
+    /// Write storms out as NOAA's HURDAT2 text, the IHW CSV or GeoJSON (RFC 7946: a track
+    /// per storm and a point per observation, for QGIS, GeoPandas or ArcGIS); streams,
+    /// summary on stderr.
     Export {
         /// Output layout.
         #[arg(long, value_enum)]
@@ -573,6 +575,8 @@ enum ExportFormat {
     Hurdat2,
     /// The IHW CSV layout.
     Ihw,
+    /// GeoJSON (RFC 7946): one FeatureCollection, WGS 84 longitude/latitude.
+    Geojson,
 }
 
 fn export(
@@ -581,7 +585,7 @@ fn export(
     filter: &hurricane_db::export::ExportFilter,
     output: Option<&Path>,
 ) -> Result<()> {
-    use hurricane_db::export::{export_hurdat2, export_ihw};
+    use hurricane_db::export::{export_geojson, export_hurdat2, export_ihw};
     let mut out: Box<dyn std::io::Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).map_err(|e| Error::io(path, e))?,
@@ -591,6 +595,7 @@ fn export(
     let summary = db.read(|conn| match format {
         ExportFormat::Hurdat2 => export_hurdat2(conn, filter, &mut out),
         ExportFormat::Ihw => export_ihw(conn, filter, &mut out),
+        ExportFormat::Geojson => export_geojson(conn, filter, &mut out),
     })?;
     eprintln!("{summary}");
     Ok(())

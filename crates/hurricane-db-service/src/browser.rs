@@ -1,5 +1,6 @@
-//! The storm browser: one HTML page, its script and style sheet, and the pictures it
-//! shows (SVG drawn by `hurricane_db::plot`). Everything the page needs comes from
+//! The storm explorer: one HTML page, its script and style sheet, the vendored map
+//! library (Leaflet, `assets/vendor/`, see its NOTICE.md), and the pictures it shows
+//! (SVG drawn by `hurricane_db::plot`). Everything the page needs comes from
 //! this service: the answers carry a Content-Security-Policy that allows nothing from
 //! any other origin, so the page works on a machine with no network and cannot be
 //! made to load anything foreign.
@@ -18,6 +19,10 @@ const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const FAVICON_SVG: &str = include_str!("../assets/favicon.svg");
+const LEAFLET_JS: &str = include_str!("../assets/vendor/leaflet/leaflet.js");
+const LEAFLET_CSS: &str = include_str!("../assets/vendor/leaflet/leaflet.css");
+const LEAFLET_LICENSE: &str = include_str!("../assets/vendor/leaflet/LICENSE");
+const NOTICE: &str = include_str!("../assets/vendor/NOTICE.md");
 
 /// Same origin only; no inline script or style (the page has none), no frames, no
 /// plugins. `img-src 'self'` covers the SVG pictures.
@@ -42,6 +47,22 @@ pub fn routes() -> Router<Db> {
         .route(
             "/assets/favicon.svg",
             get(|| async { asset(FAVICON_SVG, "image/svg+xml") }),
+        )
+        .route(
+            "/assets/vendor/leaflet/leaflet.js",
+            get(|| async { asset(LEAFLET_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/assets/vendor/leaflet/leaflet.css",
+            get(|| async { asset(LEAFLET_CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/assets/vendor/leaflet/LICENSE",
+            get(|| async { asset(LEAFLET_LICENSE, "text/plain; charset=utf-8") }),
+        )
+        .route(
+            "/assets/vendor/NOTICE.md",
+            get(|| async { asset(NOTICE, "text/plain; charset=utf-8") }),
         )
         .route("/storms/{btid}/track.svg", get(track_svg))
         .route("/storms/{btid}/intensity.svg", get(intensity_svg))

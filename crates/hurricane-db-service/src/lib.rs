@@ -129,6 +129,7 @@ mod params;
 
 pub use limits::Limits;
 use params::{path as parse, One, Params};
+mod explorer;
 
 /// The OpenAPI description of the routes below, generated from their annotations and
 /// the library's types (feature `openapi`); served at `/openapi.json`.
@@ -150,7 +151,12 @@ use params::{path as parse, One, Params};
         remove,
         browser::track_svg,
         browser::intensity_svg,
-        browser::season_svg
+        browser::season_svg,
+        explorer::coverage,
+        explorer::land,
+        explorer::export_geojson,
+        explorer::export_csv,
+        explorer::export_hurdat2
     ),
     components(schemas(
         ErrorBody,
@@ -161,7 +167,10 @@ use params::{path as parse, One, Params};
         NearStorm,
         StormLandfalls,
         Landfall,
-        Order
+        Order,
+        explorer::Coverage,
+        explorer::BasinCoverage,
+        explorer::CategoryInfo
     ))
 )]
 struct ApiDoc;
@@ -191,6 +200,7 @@ pub fn router_with(db: Db, limits: &Limits) -> Router {
         .route("/storms/near", get(near))
         .route("/storms/{btid}/track", get(track))
         .merge(browser::routes())
+        .merge(explorer::routes())
         .route("/landfalls", get(landfalls))
         .route(
             "/openapi.json",
