@@ -194,7 +194,7 @@ fn an_unknown_basin_or_category_is_refused_not_answered_with_nothing() {
         ),
         (
             &["query", "--cat", "q9"][..],
-            "error: invalid input: cat \"q9\": expected one of DB, E, ET, H1, H2, H3, H4, H5, L, PT, SD, SS, ST, TD, TS, W (any case; see the categories table)",
+            "error: invalid input: cat \"q9\": expected one of TD, TS, H1, H2, H3, H4, H5, ST, SD, SS, E, ET, PT, L, W, DB (any case; see the categories table)",
         ),
         (
             &["plot", "season", "2005", "--basin", "atlantis", "--out", "/nonexistent/x.svg"][..],

@@ -548,19 +548,17 @@ fn an_unknown_cat_or_basin_is_422_with_the_valid_codes() {
     new["cat"] = json!("Q9");
     let (status, body) = server.post(Some("alice"), &new);
     assert_eq!(status, 422, "{body}");
-    assert_eq!(
-        error(&body),
-        "cat \"Q9\": expected one of DB, E, ET, H1, H2, H3, H4, H5, L, PT, SD, SS, ST, TD, TS, W (the categories table)"
-    );
+    // The library's message, then (after ": ") the database error it was made from.
+    let expected = "cat \"Q9\": expected one of TD, TS, H1, H2, H3, H4, H5, ST, SD, SS, E, ET, PT, L, W, DB (the categories table): ";
+    assert!(error(&body).starts_with(expected), "{body}");
     assert_eq!(count(&t.db), 0);
     new["cat"] = json!("H5");
     assert_eq!(server.post(Some("alice"), &new).0, 201);
     let (status, body) = server.patch(8, Some("alice"), &json!({"basin": "Atlantis"}));
     assert_eq!(status, 422, "{body}");
-    assert_eq!(
-        error(&body),
-        "basin \"Atlantis\": expected one of Eastern Pacific, North Atlantic (the basins table)"
-    );
+    let expected =
+        "basin \"Atlantis\": expected one of North Atlantic, Eastern Pacific (the basins table): ";
+    assert!(error(&body).starts_with(expected), "{body}");
 }
 
 #[test]
