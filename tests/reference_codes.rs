@@ -60,6 +60,30 @@ fn category_is_the_categories_table_code_for_code() {
         "categories: ranks {:?}",
         Category::SCALE.map(|c| (c.code(), c.scale_rank()))
     );
+    // The database's own category-to-status function (migration 000010) agrees too.
+    for c in Category::ALL {
+        let status: Option<String> =
+            t.db.read(|conn| {
+                Ok::<_, Error>(
+                    diesel::sql_query("SELECT status_of_category($1) AS code")
+                        .bind::<Text, _>(c)
+                        .get_result::<StatusRow>(conn)?
+                        .code,
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            status.as_deref(),
+            Some(c.hurdat2_status()),
+            "{c}: status_of_category"
+        );
+    }
+}
+
+#[derive(QueryableByName)]
+struct StatusRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    code: Option<String>,
 }
 
 #[derive(QueryableByName)]
