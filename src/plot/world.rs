@@ -26,7 +26,7 @@ pub fn land() -> &'static [Ring] {
 
 /// The land as one GeoJSON Feature (a MultiPolygon, longitude/latitude in degrees),
 /// built once: what the storm explorer's map draws. Each outer ring is a polygon with
-/// the holes that follow it. Longitudes stay continuous as in [`land`] (a few rings
+/// the holes that follow it. Longitudes stay continuous as in the embedded rings (a few rings
 /// reach about 190 east), which a web map draws as one piece.
 pub fn land_geojson() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
