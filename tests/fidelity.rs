@@ -6,8 +6,8 @@
 //! 3. An observation's HURDAT2 status agrees with its category after any write, and
 //!    migration 000010 repairs (and counts) the rows that did not.
 //!
-//! Real PostgreSQL, real writer logins over TCP; the shared NOAA and IHW files come
-//! from [`shared_data`].
+//! Real PostgreSQL, real writer logins over TCP; the NOAA and IHW files come from
+//! `hurricane_db_testkit::data` (the bundled copies, or `$HURRICANE_DB_DATA_DIR`).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -30,27 +30,23 @@ fn status_of_category(cat: &str) -> Option<&'static str> {
 }
 use hurricane_db::roles::{self, Role};
 use hurricane_db::{Db, Error, HurricaneChanges};
-use hurricane_db_testkit::{cluster, sample_observation, unique_name, TestDb};
+use hurricane_db_testkit::{cluster, data, sample_observation, unique_name, TestDb};
 
 const PASSWORD: &str = "Fidelity-Secret-19";
 const REPAIR_APP_USER: &str = "migration:2026-12-05-000010_status_follows_category";
 
-/// The shared data folder (`../shared/data` beside the crate). The one place that
-/// says where the NOAA and IHW files are.
-fn shared_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
-}
-
+/// The NOAA and IHW files: `$HURRICANE_DB_DATA_DIR`, else the bundled copies (gzip,
+/// which the loader reads as they are).
 fn atlantic() -> PathBuf {
-    shared_data().join("hurdat2/hurdat2-1851-2016-041117-SHORT.txt")
+    data::file(data::ATLANTIC)
 }
 
 fn pacific() -> PathBuf {
-    shared_data().join("hurdat2/hurdat2-nepac-1949-2016-041317.txt")
+    data::file(data::PACIFIC)
 }
 
 fn storm_data() -> PathBuf {
-    shared_data().join("storm_data.csv")
+    data::file(data::STORM_DATA)
 }
 
 /// A writer login (optionally with its own TimeZone, `ALTER ROLE ... SET timezone`)
@@ -804,7 +800,7 @@ fn the_repair_migration_counts_what_it_changes() {
     revert_through(&t, "000010");
     let dir = tempfile::tempdir().unwrap();
     let edited = dir.path().join("storm_data_edited.csv");
-    let csv = std::fs::read(storm_data()).unwrap();
+    let csv = data::read(&storm_data()).unwrap();
     let changed = with_categories_changed(&csv, &edited, |fid| fid % 100 == 0);
     println!(
         "{}",
