@@ -67,6 +67,7 @@ pub use db::{
 };
 pub use error::{CurationError, Error, Rejected, Result, RowError};
 pub use mask::mask_secrets;
+pub use models::printable;
 pub use models::{
     BasinRow, CategoryRow, Hurdat2Fields, Hurricane, HurricaneChanges, NewHurricane, Storm,
     MAX_DECIMAL_CHARS,

@@ -251,7 +251,9 @@ pub(crate) fn name_problem(value: &str) -> Option<String> {
 /// `text` with control characters written as escapes (`\x1b`, `\r`, `\u{9b}`), so
 /// that printing a stored value on a terminal cannot clear the screen, move the
 /// cursor or retitle the window. Other characters (accents, CJK) stay as they are.
-pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+/// The library's own messages quote values through it; a program that prints stored
+/// text on a terminal (the CLI) should too.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return std::borrow::Cow::Borrowed(text);
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use hurricane_db::{Error, Result};
+use hurricane_db::{printable, Error, Result};
 
 /// Output format of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -165,27 +165,4 @@ pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
             .collect::<Vec<_>>()
             .join("\n"),
     )
-}
-
-/// `text` with control characters written as escapes (`\x1b`, `\r`, `\u{9b}`), so
-/// that printing a stored value on a terminal cannot clear the screen, move the
-/// cursor or retitle the window. Other characters (accents, CJK) stay as they are.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() && (c as u32) < 0x80 => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }

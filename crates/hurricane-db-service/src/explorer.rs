@@ -22,7 +22,8 @@ const UNKNOWN_COLOUR: &str = "#FF00FF";
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::{read, ApiError, ErrorBody};
+use super::params::shown;
+use super::{bad, read, ApiError, ErrorBody};
 
 /// The explorer's data routes, merged into the service's router.
 pub fn routes() -> Router<Db> {
@@ -191,10 +192,6 @@ impl Format {
 /// Most storms one download may name by BTID (a query string of a few KB).
 const MAX_BTIDS: usize = 1000;
 
-fn bad(message: String) -> ApiError {
-    ApiError::Status(StatusCode::BAD_REQUEST, message)
-}
-
 fn number<T: std::str::FromStr>(key: &str, value: &str, what: &str) -> Result<T, ApiError> {
     value
         .trim()
@@ -207,14 +204,6 @@ fn once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ApiError> {
         return Err(bad(format!("{key}: expected at most once")));
     }
     Ok(())
-}
-
-fn shown(text: &str) -> String {
-    let mut out: String = text.chars().take(40).collect();
-    if text.chars().count() > 40 {
-        out.push_str("...");
-    }
-    out
 }
 
 /// The storms a download names: `btid` (repeat), `year` (one season) or
@@ -256,7 +245,7 @@ fn export_filter(query: &Option<String>) -> Result<ExportFilter, ApiError> {
     }
     if let Some(y) = year {
         if f.year_from.is_some() || f.year_to.is_some() {
-            return Err(bad("year: expected either year or year_from/year_to".into()));
+            return Err(bad("year: expected either year or year_from/year_to"));
         }
         f.year_from = Some(y);
         f.year_to = Some(y);

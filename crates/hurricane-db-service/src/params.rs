@@ -77,7 +77,7 @@ impl<'de, T: Param> Deserialize<'de> for One<T> {
 }
 
 /// A value as quoted back: at most 40 characters.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     let mut out: String = text.chars().take(40).collect();
     if text.chars().count() > 40 {
         out.push_str("...");

@@ -419,7 +419,7 @@ pub mod data {
     use std::sync::Mutex;
 
     /// The environment variable naming a folder of full data files to use instead
-    /// of the bundled copies (CI sets it to `../shared/data`).
+    /// of the bundled copies (CI names the full files shipped beside its clone).
     pub const DIR_VAR: &str = "HURRICANE_DB_DATA_DIR";
     /// The IHW file: 35,486 observations of 1,362 storms.
     pub const STORM_DATA: &str = "storm_data.csv";
@@ -443,7 +443,7 @@ pub mod data {
     /// the bundled `.gz` copy. Prints which (once per test) on stderr, past the test
     /// harness's capture, so `cargo test`'s output shows what each test ran on:
     /// `data: bundled data/noaa/....txt.gz [test_name]` or
-    /// `data: $HURRICANE_DB_DATA_DIR/hurdat2/....txt (../shared/data) [test_name]`.
+    /// `data: $HURRICANE_DB_DATA_DIR/hurdat2/....txt (DIR) [test_name]`.
     ///
     /// Panics if `name` is not one of the three, or if the variable names a folder
     /// without the file: a test told to use the full files must not quietly use
