@@ -29,41 +29,41 @@ const NOTICE: &str = include_str!("../assets/vendor/NOTICE.md");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                    connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The embedded files the page loads: path, content, content type.
+const ASSETS: [(&str, &str, &str); 8] = [
+    ("/", INDEX_HTML, "text/html; charset=utf-8"),
+    ("/assets/app.js", APP_JS, "text/javascript; charset=utf-8"),
+    ("/assets/app.css", APP_CSS, "text/css; charset=utf-8"),
+    ("/assets/favicon.svg", FAVICON_SVG, "image/svg+xml"),
+    (
+        "/assets/vendor/leaflet/leaflet.js",
+        LEAFLET_JS,
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/assets/vendor/leaflet/leaflet.css",
+        LEAFLET_CSS,
+        "text/css; charset=utf-8",
+    ),
+    (
+        "/assets/vendor/leaflet/LICENSE",
+        LEAFLET_LICENSE,
+        "text/plain; charset=utf-8",
+    ),
+    (
+        "/assets/vendor/NOTICE.md",
+        NOTICE,
+        "text/plain; charset=utf-8",
+    ),
+];
+
 /// The browser's routes, merged into the service's router.
 pub fn routes() -> Router<Db> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { asset(INDEX_HTML, "text/html; charset=utf-8") }),
-        )
-        .route(
-            "/assets/app.js",
-            get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/assets/app.css",
-            get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }),
-        )
-        .route(
-            "/assets/favicon.svg",
-            get(|| async { asset(FAVICON_SVG, "image/svg+xml") }),
-        )
-        .route(
-            "/assets/vendor/leaflet/leaflet.js",
-            get(|| async { asset(LEAFLET_JS, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/assets/vendor/leaflet/leaflet.css",
-            get(|| async { asset(LEAFLET_CSS, "text/css; charset=utf-8") }),
-        )
-        .route(
-            "/assets/vendor/leaflet/LICENSE",
-            get(|| async { asset(LEAFLET_LICENSE, "text/plain; charset=utf-8") }),
-        )
-        .route(
-            "/assets/vendor/NOTICE.md",
-            get(|| async { asset(NOTICE, "text/plain; charset=utf-8") }),
-        )
+    ASSETS
+        .into_iter()
+        .fold(Router::new(), |router, (path, body, content_type)| {
+            router.route(path, get(move || async move { asset(body, content_type) }))
+        })
         .route("/storms/{btid}/track.svg", get(track_svg))
         .route("/storms/{btid}/intensity.svg", get(intensity_svg))
         .route("/seasons/{file}", get(season_svg))
