@@ -2,7 +2,7 @@
 //! same SELECT, in one run; plus p50/p99 latency of two report queries.
 //!
 //! ```text
-//! cargo run --release --example bench_read [-- --seconds 10] [--runs 3] [--iters 2000]
+//! cargo bench -p hurricane-db --bench bench_read [-- --seconds 10] [--runs 3] [--iters 2000]
 //! ```
 //!
 //! On a throwaway cluster (fsync off) with the full real IHW file loaded

@@ -3,10 +3,10 @@
 //! for its own write to be replayed; and the replay lag a writer's next read sees.
 //!
 //! ```text
-//! cargo run --release --example bench_replicas [-- --seconds 10] [--runs 3] [--iters 1000]
+//! cargo bench -p hurricane-db --bench bench_replicas [-- --seconds 10] [--runs 3] [--iters 1000]
 //! ```
 //!
-//! On a new primary with two standbys (`testing::topology(2)`: fsync off,
+//! On a new primary with two standbys (`hurricane_db_testkit::topology(2)`: fsync off,
 //! `synchronous_commit` on, unix sockets) with the bundled sample loaded:
 //! - (a) fid lookups/s of `db.observation(fid)` with 2 threads (pool of 2) for
 //!   `--seconds` each: a `Db` on the primary only against a `Db` with both standbys as

@@ -23,7 +23,7 @@ pub(super) fn open_pool(
         config::with_param(&c, key, value)
     });
     let manager = Manager::new(conninfo, options.statement_timeout, options.statement_cache);
-    let proved = manager.connect_once().map(drop);
+    let proved = manager.connect_once();
     let pool = ConnPool::build(
         manager,
         &PoolConfig {

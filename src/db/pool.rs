@@ -49,12 +49,29 @@ struct Health {
 }
 
 /// Opens, checks and discards connections for r2d2.
-#[derive(Debug)]
 pub struct Manager {
     conninfo: String,
     statement_timeout: Option<Duration>,
     statement_cache: bool,
     health: Arc<Health>,
+    /// The connection that proved the URL, kept for the pool's first connect instead
+    /// of closed and opened again: one connection set-up less (authentication, TLS,
+    /// a server process) for every program that opens a `Db`.
+    spare: Mutex<Option<(PgConnection, Instant)>>,
+}
+
+/// A spare older than this is closed rather than handed out: the pool's own
+/// connections are fresh, and so should its first one be.
+const SPARE_FOR: Duration = Duration::from_secs(10);
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The connection string holds the password: never printed.
+        f.debug_struct("Manager")
+            .field("statement_timeout", &self.statement_timeout)
+            .field("statement_cache", &self.statement_cache)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a connection's instrumentation remembers about it.
@@ -95,20 +112,29 @@ impl Manager {
             statement_timeout,
             statement_cache,
             health: Arc::default(),
+            spare: Mutex::new(None),
         }
     }
 
     /// Opens one connection now, with no retry: how a pool proves its URL at start.
-    pub(crate) fn connect_once(&self) -> std::result::Result<PgConnection, diesel::r2d2::Error> {
-        self.connect()
+    /// The connection is kept for the pool's first checkout.
+    pub(crate) fn connect_once(&self) -> std::result::Result<(), diesel::r2d2::Error> {
+        let conn = self.open()?;
+        *self.spare.lock().unwrap_or_else(|e| e.into_inner()) = Some((conn, Instant::now()));
+        Ok(())
     }
-}
 
-impl ManageConnection for Manager {
-    type Connection = PgConnection;
-    type Error = diesel::r2d2::Error;
+    /// The kept connection if it is still young, else a new one.
+    fn take_or_open(&self) -> std::result::Result<PgConnection, diesel::r2d2::Error> {
+        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match spare {
+            Some((conn, opened)) if opened.elapsed() < SPARE_FOR => Ok(conn),
+            _ => self.open(),
+        }
+    }
 
-    fn connect(&self) -> std::result::Result<PgConnection, Self::Error> {
+    /// A new connection with this pool's settings, watched for connection failures.
+    fn open(&self) -> std::result::Result<PgConnection, diesel::r2d2::Error> {
         use diesel::r2d2::Error as E;
         let mut conn = PgConnection::establish(&self.conninfo).map_err(E::ConnectionError)?;
         if !self.statement_cache {
@@ -127,6 +153,15 @@ impl ManageConnection for Manager {
             dead: Arc::default(),
         });
         Ok(conn)
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<PgConnection, Self::Error> {
+        self.take_or_open()
     }
 
     fn is_valid(&self, conn: &mut PgConnection) -> std::result::Result<(), Self::Error> {
@@ -254,7 +289,7 @@ impl HandleEvent for CheckinSignal {
 }
 
 /// `size` r2d2 pools of one connection each, so that each thread keeps finding the
-/// same connection (and the same server process). `examples/bench_read.rs` measures
+/// same connection (and the same server process). `benches/bench_read.rs` measures
 /// it: two threads doing fid lookups through one plain r2d2 pool (its contrast case
 /// "one plain r2d2 pool shared by the threads") ran at 0.74x of `db.observation`
 /// here, which ran at 0.81-0.91x of pgbench. A thread

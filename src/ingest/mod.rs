@@ -68,7 +68,7 @@ pub struct LoadOptions {
     pub quarantine: Option<PathBuf>,
     /// How many row errors to keep for the report (`None`: all of them).
     pub max_errors: Option<usize>,
-    /// COPY wire format (binary unless measured otherwise).
+    /// COPY wire format (text unless measured otherwise).
     pub format: CopyFormat,
     /// Told how the load advances (`None`: nobody).
     pub progress: Option<Arc<dyn Progress>>,
@@ -77,7 +77,7 @@ pub struct LoadOptions {
 }
 
 impl Default for LoadOptions {
-    /// All-or-nothing, the first 10 bad rows listed, binary COPY, nobody told of progress.
+    /// All-or-nothing, the first 10 bad rows listed, text COPY, nobody told of progress.
     fn default() -> Self {
         LoadOptions {
             quarantine: None,

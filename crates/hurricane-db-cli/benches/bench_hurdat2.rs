@@ -2,8 +2,8 @@
 //! loading the equivalent IHW CSV, and export speed, in one run.
 //!
 //! ```text
-//! cargo build --release --bin hurricane-db --example bench_hurdat2
-//! target/release/examples/bench_hurdat2 [--runs 5]
+//! cargo build --release --bin hurricane-db
+//! cargo bench -p hurricane-db-cli --bench bench_hurdat2 [-- --runs 5]
 //! ```
 //!
 //! Alternating runs (odd runs load the CSV first, even runs the HURDAT2 files first;

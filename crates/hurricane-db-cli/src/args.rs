@@ -259,9 +259,9 @@ impl From<RoleArg> for Role {
 /// `--format` of `hurricane-db load` (see [`CopyFormat`]).
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CopyFormatArg {
-    /// PostgreSQL's binary COPY format (the default: measured faster on this schema).
+    /// PostgreSQL's binary COPY format.
     Binary,
-    /// The tab-separated text format.
+    /// The tab-separated text format (the default: measured faster on this schema).
     Text,
 }
 

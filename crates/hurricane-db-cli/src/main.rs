@@ -62,7 +62,7 @@ enum Command {
         #[arg(long)]
         all_errors: bool,
         /// COPY wire format.
-        #[arg(long, value_enum, default_value_t = args::CopyFormatArg::Binary)]
+        #[arg(long, value_enum, default_value_t = args::CopyFormatArg::Text)]
         format: args::CopyFormatArg,
         /// Application end user to name in the audit trail.
         #[arg(long, value_name = "NAME")]
