@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,8 +22,8 @@ const UNKNOWN_COLOUR: &str = "#FF00FF";
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::params::shown;
-use super::{bad, read, ApiError, ErrorBody};
+use super::params::{ExportParams, Params};
+use super::{read, ApiError, ErrorBody};
 
 /// The explorer's data routes, merged into the service's router.
 pub fn routes() -> Router<Db> {
@@ -189,70 +189,6 @@ impl Format {
     }
 }
 
-/// Most storms one download may name by BTID (a query string of a few KB).
-const MAX_BTIDS: usize = 1000;
-
-fn number<T: std::str::FromStr>(key: &str, value: &str, what: &str) -> Result<T, ApiError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| bad(format!("{key} \"{}\": expected {what}", shown(value))))
-}
-
-fn once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ApiError> {
-    if slot.replace(value).is_some() {
-        return Err(bad(format!("{key}: expected at most once")));
-    }
-    Ok(())
-}
-
-/// The storms a download names: `btid` (repeat), `year` (one season) or
-/// `year_from`/`year_to`, `basin`, `name`, `min_wind`; all storms without any.
-fn export_filter(query: &Option<String>) -> Result<ExportFilter, ApiError> {
-    let mut f = ExportFilter::default();
-    let mut year = None;
-    let query = query.as_deref().unwrap_or("");
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        let v = value.as_ref();
-        match key.as_ref() {
-            "btid" => {
-                f.btids
-                    .push(number("btid", v, "a storm id (BTID), a whole number")?);
-                if f.btids.len() > MAX_BTIDS {
-                    return Err(bad(format!("btid: expected at most {MAX_BTIDS} storms")));
-                }
-            }
-            "year" => once(&mut year, "year", number("year", v, "a year such as 2005")?)?,
-            "year_from" => once(
-                &mut f.year_from,
-                "year_from",
-                number("year_from", v, "a year such as 2005")?,
-            )?,
-            "year_to" => once(
-                &mut f.year_to,
-                "year_to",
-                number("year_to", v, "a year such as 2005")?,
-            )?,
-            "basin" => once(&mut f.basin, "basin", v.to_string())?,
-            "name" => once(&mut f.name, "name", v.to_string())?,
-            "min_wind" => once(
-                &mut f.min_wind,
-                "min_wind",
-                number("min_wind", v, "a wind speed in knots, 0 to 300")?,
-            )?,
-            k => return Err(bad(format!("unknown parameter \"{}\"", shown(k)))),
-        }
-    }
-    if let Some(y) = year {
-        if f.year_from.is_some() || f.year_to.is_some() {
-            return Err(bad("year: expected either year or year_from/year_to"));
-        }
-        f.year_from = Some(y);
-        f.year_to = Some(y);
-    }
-    Ok(f)
-}
-
 /// A file name that says what the download holds: `season-2005-north-atlantic`,
 /// `storm-1303`, `storms-3`, `storms`.
 fn file_stem(f: &ExportFilter) -> String {
@@ -317,42 +253,32 @@ impl Write for ChannelWriter {
 }
 
 #[utoipa::path(get, path = "/export.geojson", tag = "downloads",
-    params(
-        ("btid" = Option<Vec<i16>>, Query, explode = true, description = "These storms (repeat); at most 1000"),
-        ("year" = Option<i32>, Query, minimum = 1800, maximum = 2100, description = "One season"),
-        ("year_from" = Option<i32>, Query, minimum = 1800, maximum = 2100), ("year_to" = Option<i32>, Query, minimum = 1800, maximum = 2100),
-        ("basin" = Option<String>, Query, description = "North Atlantic, Eastern Pacific, or AL, EP, CP"),
-        ("name" = Option<String>, Query, description = "Storm name; * and ? are wildcards"),
-        ("min_wind" = Option<i16>, Query, minimum = 0, maximum = 300, description = "Storms whose peak wind reached this, knots"),
-    ),
+    params(ExportParams),
     responses((status = 200, description = "RFC 7946 GeoJSON: a Point per observation, a LineString (MultiLineString across the antimeridian) per storm", content_type = "application/geo+json", body = serde_json::Value), (status = "default", description = "An error: 400 unreadable, 422 refused value, 503 database unavailable", body = ErrorBody)))]
-pub async fn export_geojson(db: State<Db>, query: RawQuery) -> Result<Response, ApiError> {
+pub async fn export_geojson(
+    db: State<Db>,
+    Params(query): Params<ExportParams>,
+) -> Result<Response, ApiError> {
     download(db, query, Format::Geojson).await
 }
 
 #[utoipa::path(get, path = "/export.csv", tag = "downloads",
-    params(
-        ("btid" = Option<Vec<i16>>, Query, explode = true, description = "These storms (repeat); at most 1000"),
-        ("year" = Option<i32>, Query, minimum = 1800, maximum = 2100, description = "One season"),
-        ("year_from" = Option<i32>, Query, minimum = 1800, maximum = 2100), ("year_to" = Option<i32>, Query, minimum = 1800, maximum = 2100),
-        ("basin" = Option<String>, Query), ("name" = Option<String>, Query),
-        ("min_wind" = Option<i16>, Query, minimum = 0, maximum = 300),
-    ),
+    params(ExportParams),
     responses((status = 200, description = "The IHW CSV layout (header FID,YEAR,MONTH,DAY,AD_TIME,BTID,NAME,...)", content_type = "text/csv", body = String), (status = "default", description = "An error: 400 unreadable, 422 refused value, 503 database unavailable", body = ErrorBody)))]
-pub async fn export_csv(db: State<Db>, query: RawQuery) -> Result<Response, ApiError> {
+pub async fn export_csv(
+    db: State<Db>,
+    Params(query): Params<ExportParams>,
+) -> Result<Response, ApiError> {
     download(db, query, Format::Csv).await
 }
 
 #[utoipa::path(get, path = "/export.hurdat2", tag = "downloads",
-    params(
-        ("btid" = Option<Vec<i16>>, Query, explode = true, description = "These storms (repeat); at most 1000"),
-        ("year" = Option<i32>, Query, minimum = 1800, maximum = 2100, description = "One season"),
-        ("year_from" = Option<i32>, Query, minimum = 1800, maximum = 2100), ("year_to" = Option<i32>, Query, minimum = 1800, maximum = 2100),
-        ("basin" = Option<String>, Query), ("name" = Option<String>, Query),
-        ("min_wind" = Option<i16>, Query, minimum = 0, maximum = 300),
-    ),
+    params(ExportParams),
     responses((status = 200, description = "NOAA's HURDAT2 text; storms without an ATCF id (loaded from the IHW CSV) are left out", content_type = "text/plain", body = String), (status = "default", description = "An error: 400 unreadable, 422 refused value, 503 database unavailable", body = ErrorBody)))]
-pub async fn export_hurdat2(db: State<Db>, query: RawQuery) -> Result<Response, ApiError> {
+pub async fn export_hurdat2(
+    db: State<Db>,
+    Params(query): Params<ExportParams>,
+) -> Result<Response, ApiError> {
     download(db, query, Format::Hurdat2).await
 }
 
@@ -361,10 +287,10 @@ pub async fn export_hurdat2(db: State<Db>, query: RawQuery) -> Result<Response, 
 /// body short, as a broken download.
 async fn download(
     State(db): State<Db>,
-    RawQuery(query): RawQuery,
+    query: ExportParams,
     format: Format,
 ) -> Result<Response, ApiError> {
-    let f = export_filter(&query)?;
+    let f = ExportFilter::try_from(query)?;
     let file = format!("{}.{}", file_stem(&f), format.extension());
     let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(4);
     let what = file.clone();
@@ -457,11 +383,26 @@ async fn download(
 mod tests {
     use super::*;
 
+    /// The query string as the routes read it: through [`Params`].
     fn filter(q: &str) -> Result<ExportFilter, String> {
-        export_filter(&Some(q.to_string())).map_err(|e| match e {
+        let (mut parts, ()) = axum::http::Request::builder()
+            .uri(format!("/export.csv?{q}"))
+            .body(())
+            .map_err(|e| e.to_string())?
+            .into_parts();
+        let message = |e: ApiError| match e {
             ApiError::Status(_, m) => m,
             _ => "other".into(),
-        })
+        };
+        let Params(p) = futures_util::FutureExt::now_or_never(
+            <Params<ExportParams> as axum::extract::FromRequestParts<()>>::from_request_parts(
+                &mut parts,
+                &(),
+            ),
+        )
+        .ok_or("the extractor waited")?
+        .map_err(message)?;
+        ExportFilter::try_from(p).map_err(message)
     }
 
     #[test]
@@ -481,5 +422,19 @@ mod tests {
         assert!(filter("colour=red")
             .unwrap_err()
             .contains("unknown parameter"));
+        assert_eq!(
+            filter("year=2005&year=2006").unwrap_err(),
+            "year: expected at most once"
+        );
+        let bad_btid = filter("btid=1&btid=x").unwrap_err();
+        assert!(
+            bad_btid.contains("\"x\": expected a whole number"),
+            "{bad_btid}"
+        );
+        let many = (0..=1000).map(|b| format!("btid={b}")).collect::<Vec<_>>();
+        assert_eq!(
+            filter(&many.join("&")).unwrap_err(),
+            "btid: expected at most 1000 storms"
+        );
     }
 }

@@ -11,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
+use hurricane_db::export::ExportFilter;
 use hurricane_db::queries::{self, Filter, LandfallFilter, Order, StormFilter};
 use hurricane_db::MAX_DECIMAL_CHARS;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
@@ -337,6 +338,74 @@ pub(crate) struct SeasonParams {
 impl SeasonParams {
     pub(crate) fn basin(self) -> Option<String> {
         get(self.basin)
+    }
+}
+
+/// A year in a download's query: read as a whole number, explained as a year.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Year(i32);
+
+impl Param for Year {
+    const EXPECTED: &'static str = "expected a year such as 2005";
+    fn parse(text: &str) -> Option<Self> {
+        text.trim().parse().ok().map(Year)
+    }
+}
+
+/// Most storms one download may name by BTID (a query string of a few KB).
+pub(crate) const MAX_BTIDS: usize = 1000;
+
+/// `GET /export.geojson`, `/export.csv`, `/export.hurdat2`: the storms a download
+/// holds; all storms when none of these is given.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportParams {
+    /// These storms (repeat); at most 1000
+    #[serde(default)]
+    #[param(explode = true, value_type = Option<Vec<i16>>)]
+    btid: Vec<One<i16>>,
+    /// One season (not with year_from or year_to)
+    #[param(value_type = Option<i32>, minimum = 1800, maximum = 2100)]
+    year: Option<One<Year>>,
+    /// First year included (of the storm's first observation)
+    #[param(value_type = Option<i32>, minimum = 1800, maximum = 2100)]
+    year_from: Option<One<Year>>,
+    /// Last year included
+    #[param(value_type = Option<i32>, minimum = 1800, maximum = 2100)]
+    year_to: Option<One<Year>>,
+    /// North Atlantic, Eastern Pacific, or AL, EP, CP; any case
+    #[param(value_type = Option<String>)]
+    basin: Option<One<String>>,
+    /// Storm name; * and ? are wildcards; case ignored
+    #[param(value_type = Option<String>)]
+    name: Option<One<String>>,
+    /// Storms whose peak wind reached this many knots
+    #[param(value_type = Option<i16>, minimum = 0, maximum = 300)]
+    min_wind: Option<One<i16>>,
+}
+
+impl TryFrom<ExportParams> for ExportFilter {
+    type Error = ApiError;
+
+    /// `year` is shorthand for `year_from` = `year_to`; the library checks the rest.
+    fn try_from(p: ExportParams) -> Result<ExportFilter, ApiError> {
+        if p.btid.len() > MAX_BTIDS {
+            return Err(bad(format!("btid: expected at most {MAX_BTIDS} storms")));
+        }
+        let year = get(p.year).map(|Year(y)| y);
+        let (year_from, year_to) = (get(p.year_from), get(p.year_to));
+        if year.is_some() && (year_from.is_some() || year_to.is_some()) {
+            return Err(bad("year: expected either year or year_from/year_to"));
+        }
+        Ok(ExportFilter {
+            basin: get(p.basin),
+            year_from: year.or(year_from.map(|Year(y)| y)),
+            year_to: year.or(year_to.map(|Year(y)| y)),
+            btids: p.btid.into_iter().map(|One(b)| b).collect(),
+            name: get(p.name),
+            min_wind: get(p.min_wind),
+        })
     }
 }
 
