@@ -61,6 +61,8 @@ fn main() -> AnyResult<()> {
     let summary = load_path(&target.db, &real, &LoadOptions::new())?;
     println!("{summary}");
     diesel::sql_query("VACUUM ANALYZE").execute(&mut *target.db.conn()?)?;
+    // The load's dirty pages written now, not by a checkpoint in the middle of a run.
+    diesel::sql_query("CHECKPOINT").execute(&mut *target.db.conn()?)?;
     check_fids(&target.db)?;
 
     let pgbench = pgbench_binary()?;

@@ -109,11 +109,16 @@ fn main() -> AnyResult<()> {
         }
         // Ratios of the same run's pairs, then their median: a slow spell of the
         // machine that hits one run hits both sides of its ratio.
-        let paired = |x: &[Duration], y: &[Duration]| {
+        let each = |x: &[Duration], y: &[Duration]| -> Vec<f64> {
             let mut r: Vec<f64> = x.iter().zip(y).map(|(x, y)| ratio(*x, *y)).collect();
             r.sort_by(f64::total_cmp);
+            r
+        };
+        let paired = |x: &[Duration], y: &[Duration]| {
+            let r = each(x, y);
             r[r.len() / 2]
         };
+        let ab_runs = each(&a, &b);
         let (ab, cb, binary_b, binary_a) = (
             paired(&a, &b),
             paired(&c, &b),
@@ -143,7 +148,12 @@ fn main() -> AnyResult<()> {
         println!("{:>9}  (c) {c_phases}", "");
         println!(
             "ratios rows={rows}: a/b {ab:.2} (target <= 1.0), c/b {cb:.2} (target <= 2.0), \
-             binary/text {binary_a:.2}"
+             binary/text {binary_a:.2}; each run's a/b: {}",
+            ab_runs
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
     }
     if let Some(rows) = rss_rows {
