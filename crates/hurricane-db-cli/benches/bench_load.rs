@@ -14,7 +14,8 @@
 //!     identical empty table: the near-limit baseline (with the loader's work_mem);
 //! (c) `hurricane-db load` of the unchanged file again (a refresh that changes nothing);
 //! and prints median times, the median of each run's own a/b and c/b (a slow spell
-//! hits both sides of a ratio), and the loader's own phase rates. Sizes above the real
+//! hits both sides of a ratio), the server's own time for each side's COPY (from the
+//! cluster's log, `log_min_duration_statement = 0`), and the loader's phase rates. Sizes above the real
 //! file's are made by repeating it with new FIDs. The real file is
 //! `$HURRICANE_DB_DATA_DIR/storm_data.csv`, else the bundled `data/ihw/storm_data.csv.gz`
 //! (`hurricane_db_testkit::data`; the first line printed says which). `--rss-rows N` also loads an N-row
@@ -64,6 +65,11 @@ fn main() -> AnyResult<()> {
     let real = data::file(data::STORM_DATA);
     let work = tempfile::tempdir()?;
     let cluster = hurricane_db_testkit::cluster();
+    // Every statement's duration in the server log: the COPY's own time on the
+    // server, beside the wall time of each side (process, connection and all).
+    hurricane_db_testkit::admin_execute(cluster, "ALTER SYSTEM SET log_min_duration_statement = 0");
+    hurricane_db_testkit::admin_execute(cluster, "SELECT pg_reload_conf()");
+    let log = ServerLog(cluster.dir().join("server.log"));
     println!(
         "bench_load: PostgreSQL in {} (fsync off for both sides), {runs} runs each, medians",
         cluster.dir().display()
@@ -79,6 +85,8 @@ fn main() -> AnyResult<()> {
         clean_copy(&raw, &clean)?;
 
         let (mut a, mut a_binary, mut b, mut c) = (vec![], vec![], vec![], vec![]);
+        // The server's own time for each side's COPY into hurricanes, in ms.
+        let (mut sa, mut sa_binary, mut sb) = (vec![], vec![], vec![]);
         let (mut a_phases, mut c_phases) = (String::new(), String::new());
         for run in 0..runs {
             // Every other run in reverse order, so neither side always goes first.
@@ -94,16 +102,26 @@ fn main() -> AnyResult<()> {
                 quiesce();
                 match phase {
                     Phase::Default => {
+                        let from = log.len();
                         let (t, out) = run_loader(&bin, &target.url, &raw, &["--timings"])?;
                         a.push(t);
+                        sa.extend(log.copy_ms(from));
                         a_phases = out;
                         let (t, out) = run_loader(&bin, &target.url, &raw, &["--timings"])?;
                         c.push(t);
                         c_phases = out;
                     }
-                    Phase::Binary => a_binary
-                        .push(run_loader(&bin, &target.url, &raw, &["--format", "binary"])?.0),
-                    Phase::Psql => b.push(run_psql_copy(&target.url, &clean)?),
+                    Phase::Binary => {
+                        let from = log.len();
+                        let (t, _) = run_loader(&bin, &target.url, &raw, &["--format", "binary"])?;
+                        a_binary.push(t);
+                        sa_binary.extend(log.copy_ms(from));
+                    }
+                    Phase::Psql => {
+                        let from = log.len();
+                        b.push(run_psql_copy(&target.url, &clean)?);
+                        sb.extend(log.copy_ms(from));
+                    }
                 }
             }
         }
@@ -144,6 +162,21 @@ fn main() -> AnyResult<()> {
             Some(binary_b),
         );
         line("(c) refresh, unchanged file", c, Some(cb));
+        let ms = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        println!(
+            "{:>9}  server's own COPY time (log_min_duration_statement), medians: (b) {:.0} ms, \
+             (a) {:.0} ms ({:.2}), --format binary {:.0} ms ({:.2})",
+            "",
+            ms(&sb),
+            ms(&sa),
+            ms(&sa) / ms(&sb),
+            ms(&sa_binary),
+            ms(&sa_binary) / ms(&sb)
+        );
         println!("{:>9}  (a) {a_phases}", "");
         println!("{:>9}  (c) {c_phases}", "");
         println!(
@@ -175,6 +208,34 @@ fn main() -> AnyResult<()> {
         );
     }
     Ok(())
+}
+
+/// The throwaway cluster's log, where every statement's duration is written.
+struct ServerLog(std::path::PathBuf);
+
+impl ServerLog {
+    /// Bytes written so far: where the next phase's lines start.
+    fn len(&self) -> u64 {
+        std::fs::metadata(&self.0).map_or(0, |m| m.len())
+    }
+
+    /// The duration of the COPY into `hurricanes` executed after byte `from`, if any.
+    fn copy_ms(&self, from: u64) -> Option<f64> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = File::open(&self.0).ok()?;
+        file.seek(SeekFrom::Start(from)).ok()?;
+        let mut text = String::new();
+        file.read_to_string(&mut text).ok()?;
+        text.lines()
+            .filter(|l| l.contains("COPY") && !l.contains("hurricanes_staging"))
+            .filter(|l| l.contains("hurricanes"))
+            // Not the parse and bind steps of the extended protocol: the execution.
+            .filter(|l| l.contains("  execute ") || l.contains("  statement: "))
+            .find_map(|l| {
+                let rest = l.split("duration: ").nth(1)?;
+                rest.split(" ms").next()?.trim().parse().ok()
+            })
+    }
 }
 
 /// What one timed phase of a run loads, each into a database of its own.
