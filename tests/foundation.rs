@@ -262,6 +262,45 @@ fn states(db: &Db) -> (u32, u32) {
 }
 
 #[derive(QueryableByName, Debug)]
+struct Pid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// Opening a `Db` proves its URL with one connection, and the first query uses that
+/// same connection (the same server process): one connection set-up, not two.
+#[test]
+fn the_connection_that_proves_the_url_serves_the_first_query() {
+    let t = TestDb::new();
+    let app = hurricane_db_testkit::unique_name("proving");
+    let db = Db::builder()
+        .pool_size(2)
+        .application_name(app.clone())
+        .connect(&t.url)
+        .unwrap();
+    let mut watcher = t.connect();
+    let sessions: Vec<Pid> =
+        diesel::sql_query("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+            .bind::<Text, _>(&app)
+            .load(&mut watcher)
+            .unwrap();
+    let first = backend_pid(&db);
+    let after: Vec<Pid> =
+        diesel::sql_query("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+            .bind::<Text, _>(&app)
+            .load(&mut watcher)
+            .unwrap();
+    println!(
+        "sessions after opening: {:?}; first query on pid {first}; sessions after it: {:?}",
+        sessions.iter().map(|s| s.pid).collect::<Vec<_>>(),
+        after.iter().map(|s| s.pid).collect::<Vec<_>>()
+    );
+    assert_eq!(sessions.len(), 1, "one connection open after connect()");
+    assert_eq!(first, sessions[0].pid, "the first query used it");
+    assert_eq!(after.len(), 1, "and no second one was opened");
+}
+
+#[derive(QueryableByName, Debug)]
 struct Activity {
     #[diesel(sql_type = Text)]
     state: String,
