@@ -77,24 +77,29 @@ fn call(
 
 /// Connections the pool may open; twice the threads, so "no more than needed" can fail.
 const POOL: u32 = 8;
+/// The application name of the pool under test: its server sessions are counted.
+const POOL_APP: &str = "restart-test-pool";
 /// Busy threads, each one call at a time.
 const THREADS: usize = 4;
 
 fn run_mode(mode: &str) -> Tally {
-    let t = TestDb::with_builder(
-        Db::builder()
-            .pool_size(POOL)
-            .checkout_timeout(Duration::from_secs(2)),
-    );
+    let t = TestDb::new();
     // The throwaway cluster runs with synchronous_commit off, which an immediate
-    // shutdown is allowed to punish; an acknowledged write here must be durable.
-    // (The pool opens its connections lazily, after this.)
+    // shutdown is allowed to punish; an acknowledged write here must be durable. A
+    // database setting applies to sessions opened after it, so the pool under test is
+    // opened after it (a pool keeps the connection that proved its URL).
     diesel::sql_query(format!(
         "ALTER DATABASE {} SET synchronous_commit = on",
         t.name
     ))
     .execute(&mut t.connect())
     .unwrap();
+    let db = Db::builder()
+        .pool_size(POOL)
+        .checkout_timeout(Duration::from_secs(2))
+        .application_name(POOL_APP)
+        .connect(&t.url)
+        .unwrap();
     // Outside the pool: only the 4 threads below take connections from it.
     diesel::insert_into(hurricanes::table)
         .values(&sample_observation(1))
@@ -107,7 +112,7 @@ fn run_mode(mode: &str) -> Tally {
     let mut before = None;
     std::thread::scope(|s| {
         for thread in 0..THREADS {
-            let (db, next_fid, stop, back, tally) = (&t.db, &next_fid, &stop, &back, &tally);
+            let (db, next_fid, stop, back, tally) = (&db, &next_fid, &stop, &back, &tally);
             s.spawn(move || {
                 let mut i = 0u64;
                 while !stop.load(Ordering::SeqCst) {
@@ -141,7 +146,7 @@ fn run_mode(mode: &str) -> Tally {
         }
         // Warm every connection with every warmed shape, then restart.
         std::thread::sleep(Duration::from_millis(500));
-        before = Some((pool_sessions(&t), t.db.pool_state()));
+        before = Some((pool_sessions(&t), db.pool_state()));
         let c = cluster();
         match mode {
             "fast" => c.stop_server(StopMode::Fast).unwrap(),
@@ -236,7 +241,7 @@ fn run_mode(mode: &str) -> Tally {
     // pool of 8 opened no more), each idle, and the pool counts the same ones.
     let (sessions_before, state_before) = before.unwrap();
     let sessions = pool_sessions(&t);
-    let state = t.db.pool_state();
+    let state = db.pool_state();
     println!(
         "{mode}: before the restart {} server sessions, pool {} open; after: pool {} open / {} \
          idle of {}, server sessions {:?}",
@@ -277,8 +282,9 @@ fn pool_sessions(t: &TestDb) -> Vec<String> {
     }
     diesel::sql_query(
         "SELECT coalesce(state, '') AS state FROM pg_stat_activity \
-         WHERE datname = current_database() AND application_name = 'hurricane-db'",
+         WHERE datname = current_database() AND application_name = $1",
     )
+    .bind::<Text, _>(POOL_APP)
     .load::<Session>(&mut t.connect())
     .unwrap()
     .into_iter()

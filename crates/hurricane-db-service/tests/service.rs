@@ -1406,14 +1406,15 @@ fn insufficient_resources_are_503_and_name_no_path() {
     );
     drop(server);
 
-    // The statement timeout, through the service.
+    // The statement timeout, through the service, on connections opened after the
+    // database's limits are reset (a pool keeps the connection that proved its URL).
+    diesel::sql_query(format!("ALTER DATABASE \"{}\" RESET ALL", t.name))
+        .execute(&mut admin)
+        .unwrap();
     let db = Db::builder()
         .pool_size(1)
         .statement_timeout(Some(Duration::from_millis(1)))
         .connect(&t.url)
-        .unwrap();
-    diesel::sql_query(format!("ALTER DATABASE \"{}\" RESET ALL", t.name))
-        .execute(&mut admin)
         .unwrap();
     let server = Server::start(db);
     let (status, body) = server.get_with(
