@@ -78,8 +78,11 @@ impl DbBuilder {
     /// Opens the pool for `url`. One connection is opened now, once, with no retry: a
     /// wrong password, an unknown database or host, or a refused port fail here within
     /// `connect_timeout`, as one [`Error::Connection`] that names the masked URL and
-    /// what to check. The pool opens the rest on demand; standbys that cannot be
-    /// reached now are skipped for a while, not fatal.
+    /// what to check. That connection becomes the pool's first (if used within 10 s),
+    /// so it carries the session settings in force now: an `ALTER DATABASE`/`ROLE ...
+    /// SET` made afterwards reaches only connections opened later. The pool opens the
+    /// rest on demand; standbys that cannot be reached now are skipped for a while,
+    /// not fatal.
     pub fn connect(&self, url: &str) -> Result<Db> {
         Db::open(url, self)
     }
