@@ -17,6 +17,9 @@ use hurricane_db::queries::{self, StormFilter};
 use hurricane_db::Db;
 use hurricane_db_testkit::{data, TestDb};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 const TARGET_MS: f64 = 200.0;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -69,25 +72,8 @@ fn main() {
         }
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    // As `hurricane_db_service::serve` does: TCP_NODELAY on every connection.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    runtime.spawn(async move { axum::serve(listener, hurricane_db_service::router(db)).await });
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
+    let server = common::Server::start(db);
+    let (base, agent) = (&server.base, &server.agent);
 
     type PathOf = Box<dyn Fn(usize) -> String>;
     let each = |f: fn(i16) -> String| -> PathOf {
@@ -173,6 +159,7 @@ fn main() {
                 .get(&url)
                 .call()
                 .unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(response.status(), 200, "{url}");
             let body = response.body_mut().read_to_vec().unwrap();
             times.push(started.elapsed());
             bytes = bytes.max(body.len());

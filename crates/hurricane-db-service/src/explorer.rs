@@ -383,25 +383,13 @@ async fn download(
 mod tests {
     use super::*;
 
-    /// The query string as the routes read it: through [`Params`].
+    /// The query string as the routes read it.
     fn filter(q: &str) -> Result<ExportFilter, String> {
-        let (mut parts, ()) = axum::http::Request::builder()
-            .uri(format!("/export.csv?{q}"))
-            .body(())
-            .map_err(|e| e.to_string())?
-            .into_parts();
         let message = |e: ApiError| match e {
             ApiError::Status(_, m) => m,
             _ => "other".into(),
         };
-        let Params(p) = futures_util::FutureExt::now_or_never(
-            <Params<ExportParams> as axum::extract::FromRequestParts<()>>::from_request_parts(
-                &mut parts,
-                &(),
-            ),
-        )
-        .ok_or("the extractor waited")?
-        .map_err(message)?;
+        let p: ExportParams = crate::params::parse(q).map_err(message)?;
         ExportFilter::try_from(p).map_err(message)
     }
 

@@ -26,12 +26,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or("");
-        let de = serde_html_form::Deserializer::from_bytes(query.as_bytes());
-        serde_path_to_error::deserialize(de)
-            .map(Params)
-            .map_err(|e| bad(message(&e.path().to_string(), &e.into_inner().to_string())))
+        parse(parts.uri.query().unwrap_or("")).map(Params)
     }
+}
+
+/// A query string as `T`, or the 400 that names what is wrong with it.
+pub(crate) fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_html_form::Deserializer::from_bytes(query.as_bytes());
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| bad(message(&e.path().to_string(), &e.into_inner().to_string())))
 }
 
 /// Marks a scalar parameter given more than once.

@@ -4,21 +4,15 @@
 //! plain-language message, as JSON.
 
 use std::path::Path;
-use std::time::Duration;
 
 use hurricane_db::export::{self, ExportFilter};
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::queries;
-use hurricane_db::Db;
 use hurricane_db_testkit::TestDb;
 use serde_json::Value;
 
-/// The service's router on 127.0.0.1:0; stops when dropped.
-struct Server {
-    base: String,
-    agent: ureq::Agent,
-    _runtime: tokio::runtime::Runtime,
-}
+mod common;
+use common::Server;
 
 /// Status, content type, Content-Disposition and body of one GET.
 struct Answer {
@@ -47,30 +41,6 @@ impl Answer {
 }
 
 impl Server {
-    fn start(db: Db) -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        runtime.spawn(async move { axum::serve(listener, hurricane_db_service::router(db)).await });
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .proxy(None)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
-        Server {
-            base,
-            agent,
-            _runtime: runtime,
-        }
-    }
-
     fn get(&self, path: &str) -> Answer {
         let mut response = self
             .agent

@@ -3,8 +3,6 @@
 //! Each test gets its own database and its own server on a free port, on a tokio
 //! runtime the test owns, and talks to it with a blocking HTTP client. No mocks.
 
-use hurricane_db_service as service;
-
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -19,41 +17,10 @@ use hurricane_db::Db;
 use hurricane_db_testkit::{cluster, sample_observation, TestDb};
 use serde_json::{json, Value};
 
-/// The example router served on 127.0.0.1:0; stops when dropped.
-struct Server {
-    base: String,
-    agent: ureq::Agent,
-    // Dropping the runtime stops the server.
-    _runtime: tokio::runtime::Runtime,
-}
+mod common;
+use common::Server;
 
 impl Server {
-    fn start(db: Db) -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        runtime.spawn(async move { axum::serve(listener, service::router(db)).await });
-        let agent = ureq::Agent::config_builder()
-            // Statuses are what these tests check, not errors.
-            .http_status_as_error(false)
-            // Never through an HTTP_PROXY of the environment.
-            .proxy(None)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
-        Server {
-            base,
-            agent,
-            _runtime: runtime,
-        }
-    }
-
     fn get(&self, path: &str) -> (u16, Value) {
         self.get_with(path, &[])
     }
