@@ -4,26 +4,21 @@
 //! binary's commands against a loaded database.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::queries::{self, parse_time, Filter, StormFilter};
 use hurricane_db::{Basin, Category};
 use hurricane_db_testkit::TestDb;
 
+mod common;
+use common::cli;
+
 fn loaded() -> TestDb {
     let t = TestDb::new();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/storm_sample.csv");
     load_path(&t.db, sample, &LoadOptions::new()).unwrap();
     t
-}
-
-fn cli(t: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hurricane-db"))
-        .args(args)
-        .env("DATABASE_URL", &t.url)
-        .output()
-        .unwrap()
 }
 
 /// The summary line: `query: N rows, next page ...`.

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 
 use diesel::prelude::*;
@@ -15,6 +15,9 @@ use flate2::Compression;
 use hurricane_db::ingest::{load_path, LoadOptions, LoadSummary, Progress};
 use hurricane_db::Error;
 use hurricane_db_testkit::TestDb;
+
+mod common;
+use common::cli;
 
 const HEADER: &str =
     "FID,YEAR,MONTH,DAY,AD_TIME,BTID,NAME,LAT,LONG,WIND_KTS,PRESSURE,CAT,BASIN,Shape_Leng";
@@ -85,14 +88,6 @@ fn contents(t: &TestDb) -> Contents {
     )
     .get_result(&mut t.connect())
     .unwrap()
-}
-
-fn cli(t: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hurricane-db"))
-        .args(args)
-        .env("DATABASE_URL", &t.url)
-        .output()
-        .unwrap()
 }
 
 /// The summary line's counts: without `loaded NAME:` and the time.

@@ -9,13 +9,15 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, SmallInt, Text};
 use hurricane_db::ingest::{load_path, LoadOptions, LoadSummary};
 use hurricane_db::Error;
 use hurricane_db_testkit::{data, TestDb};
+
+mod common;
+use common::cli;
 
 fn atlantic() -> PathBuf {
     data::file(data::ATLANTIC)
@@ -32,14 +34,6 @@ fn storm_data() -> PathBuf {
 /// The file's name as the summary line shows it (`.gz` included when bundled).
 fn name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
-}
-
-fn cli(t: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hurricane-db"))
-        .args(args)
-        .env("DATABASE_URL", &t.url)
-        .output()
-        .unwrap()
 }
 
 /// `hurricane-db load FILE` through the real binary; returns its summary line.

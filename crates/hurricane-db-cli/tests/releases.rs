@@ -7,12 +7,14 @@
 //! one track moved, one wind changed, one storm added, one season added.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use diesel::prelude::*;
 use hurricane_db::audit::{LoadSelection, StormChange};
 use hurricane_db::schema::edits;
 use hurricane_db_testkit::{data, TestDb};
+
+mod common;
+use common::cli;
 
 const RELEASE: &str = "hurdat2-1851-2017-next.txt";
 
@@ -23,14 +25,6 @@ fn atlantic() -> PathBuf {
 /// The Atlantic file's text (decompressed when it is the bundled gzip copy).
 fn atlantic_text() -> String {
     data::read_to_string(&atlantic()).unwrap()
-}
-
-fn cli(t: &TestDb, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hurricane-db"))
-        .args(args)
-        .env("DATABASE_URL", &t.url)
-        .output()
-        .unwrap()
 }
 
 /// Runs the binary, expects success, returns stdout.
