@@ -32,7 +32,8 @@
 //!   [`plot`] (maps and charts as SVG).
 //! - **Errors**: [`Error`] and [`Result`]; [`CurationError`], [`Rejected`] and
 //!   [`RowError`] detail two of its variants. [`mask_secrets`] masks passwords in any
-//!   text a service logs.
+//!   text a service logs; [`shown`] and [`printable`] quote a value back as the
+//!   library's messages do.
 //!
 //! Features: `openapi` derives `utoipa::ToSchema` for the models and query types;
 //! `plot` adds [`plot`].
@@ -59,7 +60,7 @@ pub mod roles;
 #[allow(missing_docs)]
 pub mod schema;
 
-pub use codes::{Basin, Category};
+pub use codes::{shown, Basin, Category};
 pub use config::var as setting_from_env;
 pub use db::{
     database_url_from_env, Db, DbBuilder, Lsn, MigrationStatus, PoolState, PooledConn, Session,

@@ -517,8 +517,9 @@ fn or_list(items: &[&str]) -> String {
     }
 }
 
-/// A value as quoted back in an error message: at most 40 characters.
-pub(crate) fn shown(text: &str) -> String {
+/// A value as the library's error messages quote it back: its first 40 characters,
+/// then `...`. Public so that a service quoting a refused value looks the same.
+pub fn shown(text: &str) -> String {
     let mut out: String = text.chars().take(40).collect();
     if text.chars().count() > 40 {
         out.push_str("...");

@@ -13,7 +13,7 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use hurricane_db::export::ExportFilter;
 use hurricane_db::queries::{self, Filter, LandfallFilter, Order, StormFilter};
-use hurricane_db::MAX_DECIMAL_CHARS;
+use hurricane_db::{shown, MAX_DECIMAL_CHARS};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 
@@ -78,15 +78,6 @@ impl<'de, T: Param> Deserialize<'de> for One<T> {
         }
         de.deserialize_any(V(PhantomData))
     }
-}
-
-/// A value as quoted back: at most 40 characters.
-pub(crate) fn shown(text: &str) -> String {
-    let mut out: String = text.chars().take(40).collect();
-    if text.chars().count() > 40 {
-        out.push_str("...");
-    }
-    out
 }
 
 /// A type a query or path parameter is read as, and what its text must look like.
