@@ -113,8 +113,8 @@ fn main() -> AnyResult<()> {
     ];
     let mut results: Vec<Vec<Rate>> = vec![vec![]; cases.len()];
     println!(
-        "  {:<4} {:<50} {:>7} {:>10} {:>7} {:>8} {:>7}",
-        "run", "case", "clients", "per s", "CPU us", "others%", "steal%"
+        "  {:<4} {:<50} {:>7} {:>10} {:>7} {:>9} {:>8} {:>7}",
+        "run", "case", "clients", "per s", "CPU us", "server us", "others%", "steal%"
     );
     for run in 1..=args.runs {
         let order: [usize; 9] = if run % 2 == 0 {
@@ -124,9 +124,15 @@ fn main() -> AnyResult<()> {
         };
         for k in order {
             let (case, clients) = cases[k];
+            let children = meter.children();
             let before = meter.sample();
             let mut rate = match case {
-                Case::Pgbench => pg.tps(clients, args.seconds)?,
+                Case::Pgbench => {
+                    let rate = pg.tps(clients, args.seconds)?;
+                    // pgbench's backends exit after it: their CPU belongs to this case.
+                    meter.wait_for_children(children);
+                    rate
+                }
                 Case::Crate => lookup_rate(
                     clients,
                     duration,
@@ -150,12 +156,15 @@ fn main() -> AnyResult<()> {
                     lookup_rate(clients, duration, Mode::R2d2(&r2d2_shared), &target.url)?
                 }
             };
-            (rate.others_pct, rate.steal_pct) = meter.others(before, meter.sample());
+            let after = meter.sample();
+            (rate.others_pct, rate.steal_pct) = meter.others(before, after);
+            rate.server_us = (after.server - before.server) * 1e6 / (rate.per_sec * args.seconds);
             println!(
-                "  {run:<4} {:<50} {clients:>7} {:>10.0} {:>7.1} {:>8.0} {:>7.0}",
+                "  {run:<4} {:<50} {clients:>7} {:>10.0} {:>7.1} {:>9.1} {:>8.0} {:>7.0}",
                 case.label(),
                 rate.per_sec,
                 rate.cpu_us,
+                rate.server_us,
                 rate.others_pct,
                 rate.steal_pct
             );
@@ -173,13 +182,14 @@ fn main() -> AnyResult<()> {
 
     println!();
     println!(
-        "{:>7}  {:>16} {:>12} {:>6}   {:>20} {:>18}   {:>15}",
+        "{:>7}  {:>16} {:>12} {:>6}   {:>20} {:>18}   {:>20}   {:>15}",
         "clients",
         "crate lookups/s",
         "pgbench tps",
         "ratio",
         "crate CPU us/lookup",
         "pgbench CPU us/tx",
+        "server us/call (c/pg)",
         "others% (c/pg)"
     );
     // Each run's own crate/pgbench pair (measured back to back), then the median of
@@ -197,12 +207,13 @@ fn main() -> AnyResult<()> {
         ratios[clients - 1] = paired[paired.len() / 2];
         spreads[clients - 1] = (paired[0], paired[paired.len() - 1]);
         println!(
-            "{clients:>7}  {:>16.0} {:>12.0} {:>6.2}   {:>20.1} {:>18.1}   {:>15}",
+            "{clients:>7}  {:>16.0} {:>12.0} {:>6.2}   {:>20.1} {:>18.1}   {:>20}   {:>15}",
             c.per_sec,
             p.per_sec,
             ratios[clients - 1],
             c.cpu_us,
             p.cpu_us,
+            format!("{:.1}/{:.1}", c.server_us, p.server_us),
             format!("{:.0}/{:.0}", c.others_pct, p.others_pct)
         );
     }
@@ -339,6 +350,8 @@ struct Rate {
     per_sec: f64,
     /// Client CPU (user + system) per call, microseconds.
     cpu_us: f64,
+    /// Server CPU (the cluster's processes) per call, microseconds.
+    server_us: f64,
     /// CPU used by other processes on the machine during the run, % of all CPUs.
     others_pct: f64,
     /// CPU stolen by the hypervisor during the run, % of all CPUs.
@@ -519,6 +532,7 @@ fn median_rate(runs: &[Rate]) -> Rate {
     Rate {
         per_sec: median(runs.iter().map(|r| r.per_sec).collect()),
         cpu_us: median(runs.iter().map(|r| r.cpu_us).collect()),
+        server_us: median(runs.iter().map(|r| r.server_us).collect()),
         others_pct: median(runs.iter().map(|r| r.others_pct).collect()),
         steal_pct: median(runs.iter().map(|r| r.steal_pct).collect()),
     }
@@ -540,6 +554,8 @@ struct Sample {
     busy: f64,
     steal: f64,
     ours: f64,
+    /// The cluster's server processes' CPU seconds.
+    server: f64,
 }
 
 impl Meter {
@@ -573,16 +589,38 @@ impl Meter {
             .collect();
         let field = |i: usize| f.get(i).copied().unwrap_or(0.0) / self.ticks_per_sec;
         let busy = field(0) + field(1) + field(2) + field(5) + field(6);
-        let mut ours = cpu_seconds(libc::RUSAGE_SELF) + cpu_seconds(libc::RUSAGE_CHILDREN);
-        if let Some(pm) = self.postmaster {
-            ours += self.server_cpu(pm);
-        }
+        let server = self.postmaster.map_or(0.0, |pm| self.server_cpu(pm));
+        let ours = cpu_seconds(libc::RUSAGE_SELF) + cpu_seconds(libc::RUSAGE_CHILDREN) + server;
         Sample {
             at: Instant::now(),
             cpus,
             busy,
             steal: field(7),
             ours,
+            server,
+        }
+    }
+
+    /// The postmaster's child processes (live or not yet reaped).
+    fn children(&self) -> usize {
+        let Some(pm) = self.postmaster else { return 0 };
+        let mut n = 0;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            n += usize::from(ppid == Some(pm));
+        }
+        n
+    }
+
+    /// Waits (up to 2 s) until the postmaster is back to `n` children: an exited
+    /// backend's CPU is counted once the postmaster has reaped it.
+    fn wait_for_children(&self, n: usize) {
+        let started = Instant::now();
+        while self.children() > n && started.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 

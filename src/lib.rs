@@ -43,6 +43,7 @@
 mod codes;
 mod config;
 mod db;
+mod decimal;
 mod error;
 mod mask;
 mod models;

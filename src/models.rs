@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{Basin, Category};
+use crate::decimal::ExactDecimal;
 use crate::error::{Error, Result};
 use crate::schema::{basins, categories, hurricanes, storms};
 
@@ -27,10 +28,12 @@ pub struct Hurricane {
     /// Latitude in decimal degrees, north positive (-90 to 90, up to 6 decimals).
     #[serde(deserialize_with = "bounded_decimal")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
+    #[diesel(deserialize_as = ExactDecimal)]
     pub lat: BigDecimal,
     /// Longitude in decimal degrees, east positive (-180 to 180, up to 6 decimals).
     #[serde(deserialize_with = "bounded_decimal")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
+    #[diesel(deserialize_as = ExactDecimal)]
     pub long: BigDecimal,
     /// Wind speed in knots (0 or more).
     pub wind_kts: i16,
@@ -46,6 +49,7 @@ pub struct Hurricane {
     /// Degrees to the storm's next observation (0 at its last; `Shape_Leng`).
     #[serde(deserialize_with = "bounded_decimal")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "25.500000"))]
+    #[diesel(deserialize_as = ExactDecimal)]
     pub shape_length: BigDecimal,
 }
 
