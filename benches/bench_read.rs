@@ -15,7 +15,10 @@
 //! - contrast cases in the same interleaved runs: a plain `PgConnection` per thread (no
 //!   pool), one `Db` (pool of 1) per thread, and `db.read(...)` (BEGIN READ ONLY + SELECT
 //!   + COMMIT); and the cost of a pool checkout;
-//! - per run, the client CPU per call and how much CPU other processes on the machine
+//! - per run, the client CPU per call, the server's CPU per call (the cluster's
+//!   processes; pgbench's backends counted once the postmaster has reaped them: a
+//!   backend that sleeps between calls instead of finding the next one waiting costs
+//!   more), and how much CPU other processes on the machine
 //!   used meanwhile (`others%`, from /proc/stat minus this process, pgbench and the
 //!   cluster's server processes) and the hypervisor stole (`steal%`): a run with a
 //!   large others% measured the neighbours too;

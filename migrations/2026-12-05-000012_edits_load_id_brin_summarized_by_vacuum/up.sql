@@ -1,0 +1,12 @@
+-- Migration 000011's BRIN index on edits.load_id asked autovacuum to summarise every
+-- page range a load fills (autosummarize). Those requests go to a queue of 256 work
+-- items for the whole cluster, drained once per autovacuum naptime; a load of a
+-- million rows fills ~650 ranges, and each request that finds the queue full puts
+-- "request for BRIN range summarization ... was not recorded" (with the statement) in
+-- the server log: hundreds of lines for one load.
+--
+-- Autovacuum summarises the new ranges anyway: the edits a load writes are inserts,
+-- which trigger its insert-driven VACUUM of edits, and VACUUM summarises every range
+-- not yet summarised. Until then `load_id = ID` reads those ranges as "may match",
+-- which is correct and costs a short scan of the newest pages.
+ALTER INDEX public.edits_load_id_idx SET (autosummarize = off);
