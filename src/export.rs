@@ -167,6 +167,23 @@ macro_rules! storm_filter {
     }};
 }
 
+/// Keyset paging in track order: the rows after `last`, a `(btid, timestamp, fid)` key
+/// (the HURDAT2 and GeoJSON exports page storm by storm, each in time order).
+macro_rules! after_in_track_order {
+    ($q:expr, $last:expr) => {
+        match $last {
+            Some((b, t, fid)) => $q.filter(
+                h::btid.gt(b).or(h::btid.eq(b).and(
+                    h::timestamp
+                        .gt(t)
+                        .or(h::timestamp.eq(t).and(h::fid.gt(fid))),
+                )),
+            ),
+            None => $q,
+        }
+    };
+}
+
 /// Plans every page's query for its own values. The page queries are prepared once
 /// per connection; after five runs PostgreSQL may switch to a generic plan, and for
 /// `ORDER BY fid LIMIT n` filtered by storm that plan walks the whole table by FID
@@ -266,15 +283,7 @@ fn hurdat2_pages(
                 .into_boxed(),
             f
         );
-        if let Some((b, t, fid)) = last {
-            q = q.filter(
-                h::btid.gt(b).or(h::btid.eq(b).and(
-                    h::timestamp
-                        .gt(t)
-                        .or(h::timestamp.eq(t).and(h::fid.gt(fid))),
-                )),
-            );
-        }
+        q = after_in_track_order!(q, last);
         let page: Vec<Row> = q
             .order((h::btid, h::timestamp, h::fid))
             .limit(PAGE_ROWS)
@@ -521,15 +530,7 @@ fn geojson_pages(
                 .into_boxed(),
             f
         );
-        if let Some((b, t, fid)) = last {
-            q = q.filter(
-                h::btid.gt(b).or(h::btid.eq(b).and(
-                    h::timestamp
-                        .gt(t)
-                        .or(h::timestamp.eq(t).and(h::fid.gt(fid))),
-                )),
-            );
-        }
+        q = after_in_track_order!(q, last);
         let page: Vec<GeoRow> = q
             .order((h::btid, h::timestamp, h::fid))
             .limit(PAGE_ROWS)
