@@ -127,10 +127,10 @@ fn main() -> AnyResult<()> {
         };
         for k in order {
             let (case, clients) = cases[k];
-            let children = meter.children();
             let before = meter.sample();
             let mut rate = match case {
                 Case::Pgbench => {
+                    let children = meter.children();
                     let rate = pg.tps(clients, args.seconds)?;
                     // pgbench's backends exit after it: their CPU belongs to this case.
                     meter.wait_for_children(children);
@@ -207,7 +207,7 @@ fn main() -> AnyResult<()> {
             .map(|(c, p)| c.per_sec / p.per_sec)
             .collect();
         paired.sort_by(f64::total_cmp);
-        ratios[clients - 1] = paired[paired.len() / 2];
+        ratios[clients - 1] = median(paired.clone());
         spreads[clients - 1] = (paired[0], paired[paired.len() - 1]);
         println!(
             "{clients:>7}  {:>16.0} {:>12.0} {:>6.2}   {:>20.1} {:>18.1}   {:>20}   {:>15}",
@@ -526,12 +526,14 @@ fn pgbench_binary() -> AnyResult<PathBuf> {
         .ok_or_else(|| "pgbench not found on PATH or under /usr/lib/postgresql/*/bin".into())
 }
 
+/// The middle value (the upper one of an even count).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// Median rate, and the median CPU of the runs (each taken on its own).
 fn median_rate(runs: &[Rate]) -> Rate {
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     Rate {
         per_sec: median(runs.iter().map(|r| r.per_sec).collect()),
         cpu_us: median(runs.iter().map(|r| r.cpu_us).collect()),
@@ -606,16 +608,7 @@ impl Meter {
 
     /// The postmaster's child processes (live or not yet reaped).
     fn children(&self) -> usize {
-        let Some(pm) = self.postmaster else { return 0 };
-        let mut n = 0;
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-            n += usize::from(ppid == Some(pm));
-        }
-        n
+        self.postmaster.map_or(0, |pm| children_of(pm).len())
     }
 
     /// Waits (up to 2 s) until the postmaster is back to `n` children: an exited
@@ -629,32 +622,9 @@ impl Meter {
 
     /// The postmaster's CPU with its reaped children's, plus its live children's.
     fn server_cpu(&self, postmaster: u32) -> f64 {
-        // Fields after "(comm) ": state ppid ... utime(11) stime(12) cutime(13) cstime(14).
-        let stat = |pid: &str| -> Option<(u32, [f64; 4])> {
-            let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
-            let num = |i: usize| rest.get(i).and_then(|v| v.parse::<f64>().ok());
-            Some((
-                rest.get(1)?.parse().ok()?,
-                [num(11)?, num(12)?, num(13)?, num(14)?],
-            ))
-        };
-        let mut ticks = stat(&postmaster.to_string()).map_or(0.0, |(_, t)| t.iter().sum());
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let name = entry.file_name();
-            let Some(pid) = name
-                .to_str()
-                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-            else {
-                continue;
-            };
-            if let Some((ppid, t)) = stat(pid) {
-                if ppid == postmaster {
-                    ticks += t[0] + t[1];
-                }
-            }
-        }
-        ticks / self.ticks_per_sec
+        let own = proc_stat(postmaster).map_or(0.0, |(_, t)| t.iter().sum());
+        let children: f64 = children_of(postmaster).iter().map(|t| t[0] + t[1]).sum();
+        (own + children) / self.ticks_per_sec
     }
 
     /// (other processes' CPU, stolen CPU) between two samples, in % of all CPUs.
@@ -663,6 +633,31 @@ impl Meter {
         let others = ((b.busy - a.busy) - (b.ours - a.ours)).max(0.0);
         (others / capacity, (b.steal - a.steal) / capacity)
     }
+}
+
+/// The parent pid and the utime, stime, cutime and cstime ticks of process `pid`.
+fn proc_stat(pid: u32) -> Option<(u32, [f64; 4])> {
+    // Fields after "(comm) ": state ppid ... utime(11) stime(12) cutime(13) cstime(14).
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let num = |i: usize| rest.get(i).and_then(|v| v.parse::<f64>().ok());
+    Some((
+        rest.get(1)?.parse().ok()?,
+        [num(11)?, num(12)?, num(13)?, num(14)?],
+    ))
+}
+
+/// The CPU ticks (as [`proc_stat`]) of every child of `parent`, live or not yet reaped.
+fn children_of(parent: u32) -> Vec<[f64; 4]> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(proc_stat)
+        .filter(|&(ppid, _)| ppid == parent)
+        .map(|(_, ticks)| ticks)
+        .collect()
 }
 
 // ---- round trips, counted on the wire ----

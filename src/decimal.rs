@@ -75,13 +75,13 @@ fn small(bytes: &[u8]) -> Option<BigDecimal> {
     }
     // value = digits * 10^(4 * (weight - groups + 1)); stored as int_val * 10^-scale.
     let shift = 4 * (weight - groups as i32 + 1) + i32::from(scale);
-    let magnitude = if shift >= 0 {
-        (shift <= MAX_SHIFT).then(|| digits.checked_mul(10i128.pow(shift as u32)))??
-    } else if -shift <= MAX_SHIFT {
+    // digits < 10^16, so digits * 10^MAX_SHIFT < 10^36 fits an i128.
+    let magnitude = match shift {
+        s if s > MAX_SHIFT => return None,
+        s if s >= 0 => digits * 10i128.pow(s as u32),
         // Digits below the display scale: truncated, as `BigDecimal::with_scale` does.
-        digits / 10i128.pow((-shift) as u32)
-    } else {
-        0
+        s if -s <= MAX_SHIFT => digits / 10i128.pow(-s as u32),
+        _ => 0,
     };
     let int_val = if negative { -magnitude } else { magnitude };
     Some(BigDecimal::new(BigInt::from(int_val), i64::from(scale)))

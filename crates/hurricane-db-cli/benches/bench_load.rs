@@ -102,25 +102,26 @@ fn main() -> AnyResult<()> {
                 quiesce();
                 match phase {
                     Phase::Default => {
-                        let from = log.len();
-                        let (t, out) = run_loader(&bin, &target.url, &raw, &["--timings"])?;
+                        let ((t, out), ms) =
+                            log.around(|| run_loader(&bin, &target.url, &raw, &["--timings"]))?;
                         a.push(t);
-                        sa.extend(log.copy_ms(from));
+                        sa.extend(ms);
                         a_phases = out;
                         let (t, out) = run_loader(&bin, &target.url, &raw, &["--timings"])?;
                         c.push(t);
                         c_phases = out;
                     }
                     Phase::Binary => {
-                        let from = log.len();
-                        let (t, _) = run_loader(&bin, &target.url, &raw, &["--format", "binary"])?;
+                        let ((t, _), ms) = log.around(|| {
+                            run_loader(&bin, &target.url, &raw, &["--format", "binary"])
+                        })?;
                         a_binary.push(t);
-                        sa_binary.extend(log.copy_ms(from));
+                        sa_binary.extend(ms);
                     }
                     Phase::Psql => {
-                        let from = log.len();
-                        b.push(run_psql_copy(&target.url, &clean)?);
-                        sb.extend(log.copy_ms(from));
+                        let (t, ms) = log.around(|| run_psql_copy(&target.url, &clean))?;
+                        b.push(t);
+                        sb.extend(ms);
                     }
                 }
             }
@@ -132,13 +133,10 @@ fn main() -> AnyResult<()> {
             r.sort_by(f64::total_cmp);
             r
         };
-        let paired = |x: &[Duration], y: &[Duration]| {
-            let r = each(x, y);
-            r[r.len() / 2]
-        };
+        let paired = |x: &[Duration], y: &[Duration]| median(each(x, y));
         let ab_runs = each(&a, &b);
         let (ab, cb, binary_b, binary_a) = (
-            paired(&a, &b),
+            median(ab_runs.clone()),
             paired(&c, &b),
             paired(&a_binary, &b),
             paired(&a_binary, &a),
@@ -162,10 +160,9 @@ fn main() -> AnyResult<()> {
             Some(binary_b),
         );
         line("(c) refresh, unchanged file", c, Some(cb));
-        let ms = |v: &[f64]| {
-            let mut v = v.to_vec();
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        let ms = |v: &[f64]| match v.is_empty() {
+            true => f64::NAN,
+            false => median(v.to_vec()),
         };
         println!(
             "{:>9}  server's own COPY time (log_min_duration_statement), medians: (b) {:.0} ms, \
@@ -214,6 +211,13 @@ fn main() -> AnyResult<()> {
 struct ServerLog(std::path::PathBuf);
 
 impl ServerLog {
+    /// Runs `phase`, and the server's time for the COPY into `hurricanes` it made.
+    fn around<T>(&self, phase: impl FnOnce() -> AnyResult<T>) -> AnyResult<(T, Option<f64>)> {
+        let from = self.len();
+        let out = phase()?;
+        Ok((out, self.copy_ms(from)))
+    }
+
     /// Bytes written so far: where the next phase's lines start.
     fn len(&self) -> u64 {
         std::fs::metadata(&self.0).map_or(0, |m| m.len())

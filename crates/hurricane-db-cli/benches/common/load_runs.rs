@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// The middle of the timings (the upper one of an even count).
-pub fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
+pub fn median<T: PartialOrd + Copy>(mut v: Vec<T>) -> T {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     v[v.len() / 2]
 }
 
