@@ -279,17 +279,15 @@ fn the_connection_that_proves_the_url_serves_the_first_query() {
         .connect(&t.url)
         .unwrap();
     let mut watcher = t.connect();
-    let sessions: Vec<Pid> =
+    let mut sessions_of_db = || -> Vec<Pid> {
         diesel::sql_query("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
             .bind::<Text, _>(&app)
             .load(&mut watcher)
-            .unwrap();
+            .unwrap()
+    };
+    let sessions = sessions_of_db();
     let first = backend_pid(&db);
-    let after: Vec<Pid> =
-        diesel::sql_query("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
-            .bind::<Text, _>(&app)
-            .load(&mut watcher)
-            .unwrap();
+    let after = sessions_of_db();
     println!(
         "sessions after opening: {:?}; first query on pid {first}; sessions after it: {:?}",
         sessions.iter().map(|s| s.pid).collect::<Vec<_>>(),
