@@ -439,7 +439,7 @@ impl<'a, R: BufRead> H2Stream<'a, R> {
                     radii: o.radii,
                     rmw: o.rmw,
                 };
-                self.format.row(&observation, Some(&extra), buf);
+                self.format.hurdat2_row(&observation, &extra, buf);
             }
         }
         Ok(())

@@ -4,7 +4,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, SmallInt, Text};
 
-use super::encode::CopyFormat;
+use super::encode::{Columns, CopyFormat};
 use crate::error::{Error, Result};
 use crate::schema::hurricanes;
 
@@ -248,34 +248,65 @@ pub(super) fn codes(conn: &mut PgConnection) -> Result<Option<super::parse::Code
     Ok(Some(codes))
 }
 
-/// Runs the COPY, with `write` producing the data while it streams.
+/// Runs the COPY of `columns`, with `write` producing the data while it streams.
 pub(super) fn copy<F>(
     conn: &mut PgConnection,
     target: Target,
+    columns: Columns,
     format: CopyFormat,
     write: F,
 ) -> Result<()>
 where
     F: Fn(&mut dyn std::io::Write) -> Result<()>,
 {
-    match target {
-        Target::Direct => diesel::copy_from(hurricanes::table)
-            .from_raw_data(Named(hurricanes::table), write)
-            .with_format(format.diesel())
-            .execute(conn)?,
-        Target::Staging => diesel::copy_from(hurricanes_staging::table)
-            .from_raw_data(Named(hurricanes_staging::table), write)
-            .with_format(format.diesel())
-            .execute(conn)?,
-    };
+    use hurricanes::table as live;
+    use hurricanes_staging::table as staging;
+    match (target, columns) {
+        (Target::Direct, Columns::Ihw) => {
+            copy_into(conn, live, Named::<_, true>(live), format, write)
+        }
+        (Target::Direct, Columns::All) => {
+            copy_into(conn, live, Named::<_, false>(live), format, write)
+        }
+        (Target::Staging, Columns::Ihw) => {
+            copy_into(conn, staging, Named::<_, true>(staging), format, write)
+        }
+        (Target::Staging, Columns::All) => {
+            copy_into(conn, staging, Named::<_, false>(staging), format, write)
+        }
+    }
+}
+
+fn copy_into<T, C, F>(
+    conn: &mut PgConnection,
+    table: T,
+    target: C,
+    format: CopyFormat,
+    write: F,
+) -> Result<()>
+where
+    T: diesel::Table,
+    C: diesel::pg::CopyTarget<Table = T>,
+    F: Fn(&mut dyn std::io::Write) -> Result<()>,
+{
+    diesel::copy_from(table)
+        .from_raw_data(target, write)
+        .with_format(format.diesel())
+        .execute(conn)?;
     Ok(())
 }
 
-/// A COPY target written as the bare table name (`COPY hurricanes FROM STDIN ...`)
-/// instead of Diesel's quoted list of every column: the audit trail stores the
-/// statement text with every row it records, so 100 bytes saved here are 100 MB saved
-/// on a million-row load. The encoders write all columns in table order.
-struct Named<T>(T);
+/// A COPY target written compactly: `COPY hurricanes FROM STDIN ...` for every
+/// column, `COPY hurricanes(fid,...,shape_length) FROM STDIN ...` for the IHW ones
+/// (`IHW_ONLY`), instead of Diesel's schema-qualified, quoted list of every column:
+/// the audit trail stores the statement text with every row it records, so 100 bytes
+/// saved here are 100 MB saved on a million-row load.
+struct Named<T, const IHW_ONLY: bool>(T);
+
+/// The IHW columns in table order, as [`CopyFormat::ihw_row`] writes them
+/// (`ihw_columns_name_the_encoders_fields_in_order` checks them against schema.rs).
+const IHW_COLUMNS: &str =
+    "(fid,\"timestamp\",btid,name,lat,long,wind_kts,pressure,cat,basin,shape_length)";
 
 /// The SQL name of a table we COPY into.
 trait SqlName {
@@ -290,7 +321,7 @@ impl SqlName for hurricanes_staging::table {
     const NAME: &'static str = "hurricanes_staging";
 }
 
-impl<T> diesel::pg::CopyTarget for Named<T>
+impl<T, const IHW_ONLY: bool> diesel::pg::CopyTarget for Named<T, IHW_ONLY>
 where
     T: SqlName + diesel::pg::CopyTarget,
 {
@@ -301,6 +332,9 @@ where
         mut pass: diesel::query_builder::AstPass<'_, '_, diesel::pg::Pg>,
     ) -> diesel::QueryResult<()> {
         pass.push_sql(T::NAME);
+        if IHW_ONLY {
+            pass.push_sql(IHW_COLUMNS);
+        }
         Ok(())
     }
 }
@@ -434,3 +468,35 @@ const UPDATE_CHANGED_ALL: &str = "WITH c AS (UPDATE hurricanes h SET \
     r50_nw=s.r50_nw,r64_ne=s.r64_ne,r64_se=s.r64_se,r64_sw=s.r64_sw,r64_nw=s.r64_nw,rmw=s.rmw \
     FROM hurricanes_staging s WHERE h.fid=s.fid AND ROW(h.*) IS DISTINCT FROM ROW(s.*) \
     RETURNING s.btid) SELECT count(*) AS n,coalesce(array_agg(DISTINCT btid),'{}') AS btids FROM c";
+
+#[cfg(test)]
+mod tests {
+    use diesel::Column;
+
+    use super::*;
+
+    /// The list names schema.rs's columns in the order the encoder writes them.
+    #[test]
+    fn ihw_columns_name_the_encoders_fields_in_order() {
+        use hurricanes::*;
+        let encoder_order = [
+            fid::NAME,
+            timestamp::NAME,
+            btid::NAME,
+            name::NAME,
+            lat::NAME,
+            long::NAME,
+            wind_kts::NAME,
+            pressure::NAME,
+            cat::NAME,
+            basin::NAME,
+            shape_length::NAME,
+        ];
+        let listed: Vec<&str> = IHW_COLUMNS
+            .trim_matches(['(', ')'])
+            .split(',')
+            .map(|c| c.trim_matches('"'))
+            .collect();
+        assert_eq!(listed, encoder_order);
+    }
+}
