@@ -305,6 +305,15 @@ fn run(cli: Cli) -> Result<()> {
                 for v in &applied {
                     eprintln!("applied {v}");
                 }
+                // Diesel skips versions it does not know; the data team should hear
+                // that a newer release migrated this database.
+                if let MigrationStatus::DatabaseNewer(unknown) = db.migration_status()? {
+                    eprintln!(
+                        "warning: the database has migrations this hurricane-db does not \
+                         know ({}): a newer release migrated it",
+                        unknown.join(", ")
+                    );
+                }
                 println!(
                     "migrate: {} applied, {} pending in {:.2} s",
                     applied.len(),

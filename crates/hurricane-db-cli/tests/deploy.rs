@@ -299,6 +299,23 @@ fn migrate_check_needs_only_select_and_tells_current_pending_and_newer() {
         stdout.starts_with("migrate --check: database newer than this crate"),
         "{stdout}"
     );
+    // The owner's plain `migrate` has nothing to apply, and says why it left the
+    // unknown version alone.
+    let (out, _) = cli(&l.t.url, &["migrate"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    println!("migrate on a newer database: {stdout}{stderr}");
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("migrate: 0 applied, 0 pending"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(
+            "warning: the database has migrations this hurricane-db does not know \
+                         (29991231000000): a newer release migrated it"
+        ),
+        "{stderr}"
+    );
 }
 
 /// Each way a connection can fail: within 5 s, one `error:` line naming the masked
