@@ -305,19 +305,24 @@ fn run(cli: Cli) -> Result<()> {
                 for v in &applied {
                     eprintln!("applied {v}");
                 }
-                // Diesel skips versions it does not know; the data team should hear
-                // that a newer release migrated this database.
-                if let MigrationStatus::DatabaseNewer(unknown) = db.migration_status()? {
-                    eprintln!(
-                        "warning: the database has migrations this hurricane-db does not \
-                         know ({}): a newer release migrated it",
-                        unknown.join(", ")
-                    );
-                }
+                // One look at the migration table gives what is still pending and
+                // whether a newer release migrated this database (Diesel skips
+                // versions it does not know; the data team should hear of them).
+                let pending = match db.migration_status()? {
+                    MigrationStatus::Pending(names) => names.len(),
+                    MigrationStatus::DatabaseNewer(unknown) => {
+                        eprintln!(
+                            "warning: the database has migrations this hurricane-db does not \
+                             know ({}): a newer release migrated it",
+                            unknown.join(", ")
+                        );
+                        0
+                    }
+                    _ => 0,
+                };
                 println!(
-                    "migrate: {} applied, {} pending in {:.2} s",
+                    "migrate: {} applied, {pending} pending in {:.2} s",
                     applied.len(),
-                    db.pending_migrations()?.len(),
                     started.elapsed().as_secs_f64()
                 );
             }
