@@ -262,35 +262,26 @@ where
     use hurricanes::table as live;
     use hurricanes_staging::table as staging;
     match (target, columns) {
-        (Target::Direct, Columns::Ihw) => {
-            copy_into(conn, live, Named::<_, true>(live), format, write)
-        }
-        (Target::Direct, Columns::All) => {
-            copy_into(conn, live, Named::<_, false>(live), format, write)
-        }
-        (Target::Staging, Columns::Ihw) => {
-            copy_into(conn, staging, Named::<_, true>(staging), format, write)
-        }
-        (Target::Staging, Columns::All) => {
-            copy_into(conn, staging, Named::<_, false>(staging), format, write)
-        }
+        (Target::Direct, Columns::Ihw) => copy_into::<true, _, _>(conn, live, format, write),
+        (Target::Direct, Columns::All) => copy_into::<false, _, _>(conn, live, format, write),
+        (Target::Staging, Columns::Ihw) => copy_into::<true, _, _>(conn, staging, format, write),
+        (Target::Staging, Columns::All) => copy_into::<false, _, _>(conn, staging, format, write),
     }
 }
 
-fn copy_into<T, C, F>(
+/// COPY into `table`, naming it (and with `IHW_ONLY` its IHW columns) as [`Named`] does.
+fn copy_into<const IHW_ONLY: bool, T, F>(
     conn: &mut PgConnection,
     table: T,
-    target: C,
     format: CopyFormat,
     write: F,
 ) -> Result<()>
 where
-    T: diesel::Table,
-    C: diesel::pg::CopyTarget<Table = T>,
+    T: diesel::Table + SqlName + diesel::pg::CopyTarget<Table = T> + Copy,
     F: Fn(&mut dyn std::io::Write) -> Result<()>,
 {
     diesel::copy_from(table)
-        .from_raw_data(target, write)
+        .from_raw_data(Named::<T, IHW_ONLY>(table), write)
         .with_format(format.diesel())
         .execute(conn)?;
     Ok(())
@@ -305,7 +296,7 @@ struct Named<T, const IHW_ONLY: bool>(T);
 
 /// The IHW columns in table order, as [`CopyFormat::ihw_row`] writes them
 /// (`ihw_columns_name_the_encoders_fields_in_order` checks them against schema.rs).
-const IHW_COLUMNS: &str =
+const IHW_COLUMN_LIST: &str =
     "(fid,\"timestamp\",btid,name,lat,long,wind_kts,pressure,cat,basin,shape_length)";
 
 /// The SQL name of a table we COPY into.
@@ -333,7 +324,7 @@ where
     ) -> diesel::QueryResult<()> {
         pass.push_sql(T::NAME);
         if IHW_ONLY {
-            pass.push_sql(IHW_COLUMNS);
+            pass.push_sql(IHW_COLUMN_LIST);
         }
         Ok(())
     }
@@ -492,7 +483,7 @@ mod tests {
             basin::NAME,
             shape_length::NAME,
         ];
-        let listed: Vec<&str> = IHW_COLUMNS
+        let listed: Vec<&str> = IHW_COLUMN_LIST
             .trim_matches(['(', ')'])
             .split(',')
             .map(|c| c.trim_matches('"'))
