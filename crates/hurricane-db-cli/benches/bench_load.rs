@@ -2,17 +2,20 @@
 //!
 //! ```text
 //! cargo build --release --bin hurricane-db
-//! cargo bench -p hurricane-db-cli --bench bench_load [-- --rows 35486,1000000] [--runs 7] [--rss-rows 10000000]
+//! cargo bench -p hurricane-db-cli --bench bench_load [-- --rows 35486,1000000] [--runs 7] [--rss-rows 10000000] [--against OTHER_BUILD]
 //! ```
 //!
 //! For each size it times, on fresh databases of one throwaway cluster (each dropped
 //! before the next phase, which starts once no autovacuum worker runs; every other
-//! run in reverse order):
+//! run in reverse order; every run on a freshly restarted server, after an untimed
+//! warm-up load):
 //! (a) `hurricane-db load` of the raw IHW file into an empty table (its default text
 //!     COPY, and `--format binary` for contrast);
 //! (b) psql `\copy` of the same rows, already cleaned to the table's columns, into an
 //!     identical empty table: the near-limit baseline (with the loader's work_mem);
 //! (c) `hurricane-db load` of the unchanged file again (a refresh that changes nothing);
+//! (d) with `--against PATH`, another build of `hurricane-db` (an earlier release, say)
+//!     loading the raw file as (a) does: did this build get slower?
 //! and prints median times, the median of each run's own a/b and c/b (a slow spell
 //! hits both sides of a ratio), the server's own time for each side's COPY (from the
 //! cluster's log, `log_min_duration_statement = 0`), and the loader's phase rates. Sizes above the real
@@ -20,6 +23,13 @@
 //! `$HURRICANE_DB_DATA_DIR/storm_data.csv`, else the bundled `data/ihw/storm_data.csv.gz`
 //! (`hurricane_db_testkit::data`; the first line printed says which). `--rss-rows N` also loads an N-row
 //! file once and prints the loader's peak RSS.
+//!
+//! Why restart the server for every run: the two sides' COPYs take the same server
+//! work, yet one server start can favour either of them by a few percent for as long
+//! as it runs (by hand, 3-run invocations without restarts: each run's a/b
+//! `1.08 1.08 1.08` in one, `0.94 0.95 0.97` in the next). With one start per run,
+//! that draw is noise spread over the runs, which the median evens out, instead of a
+//! bias shared by all of them.
 
 use std::error::Error;
 use std::fs::File;
@@ -28,6 +38,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hurricane_db_testkit::cluster::StopMode;
 use hurricane_db_testkit::{data, TestDb};
 
 #[path = "common/load_runs.rs"]
@@ -43,6 +54,7 @@ fn main() -> AnyResult<()> {
     let mut sizes = vec![35_486usize, 1_000_000];
     let mut rss_rows = None;
     let mut runs = RUNS;
+    let mut against = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -56,6 +68,13 @@ fn main() -> AnyResult<()> {
             }
             "--rss-rows" => rss_rows = Some(args.next().ok_or("--rss-rows needs N")?.parse()?),
             "--runs" => runs = args.next().ok_or("--runs needs N")?.parse()?,
+            "--against" => {
+                let other = std::path::PathBuf::from(args.next().ok_or("--against needs a path")?);
+                if !other.is_file() {
+                    return Err(format!("--against {}: no such file", other.display()).into());
+                }
+                against = Some(other);
+            }
             // `cargo bench` passes `--bench` to every harness = false target.
             "--bench" => {}
             other => return Err(format!("unknown argument {other}").into()),
@@ -84,13 +103,25 @@ fn main() -> AnyResult<()> {
         repeat_raw(&real, &raw, rows)?;
         clean_copy(&raw, &clean)?;
 
-        let (mut a, mut a_binary, mut b, mut c) = (vec![], vec![], vec![], vec![]);
+        let (mut a, mut a_binary, mut b, mut c, mut d) = (vec![], vec![], vec![], vec![], vec![]);
         // The server's own time for each side's COPY into hurricanes, in ms.
-        let (mut sa, mut sa_binary, mut sb) = (vec![], vec![], vec![]);
+        let (mut sa, mut sa_binary, mut sb, mut sd) = (vec![], vec![], vec![], vec![]);
         let (mut a_phases, mut c_phases) = (String::new(), String::new());
         for run in 0..runs {
+            // A fresh server start for every run (see the top of this file), warmed up
+            // by one untimed load so that whichever phase comes first is not the one
+            // that meets cold shared buffers.
+            cluster.stop_server(StopMode::Fast)?;
+            cluster.start_again()?;
+            {
+                let warm_up = TestDb::new();
+                run_psql_copy(&warm_up.url, &clean)?;
+            }
             // Every other run in reverse order, so neither side always goes first.
-            let mut order = [Phase::Default, Phase::Binary, Phase::Psql];
+            let mut order = vec![Phase::Default, Phase::Binary, Phase::Psql];
+            if against.is_some() {
+                order.insert(1, Phase::Against);
+            }
             if run % 2 == 1 {
                 order.reverse();
             }
@@ -123,6 +154,13 @@ fn main() -> AnyResult<()> {
                         b.push(t);
                         sb.extend(ms);
                     }
+                    Phase::Against => {
+                        let other = against.as_deref().ok_or("no --against build")?;
+                        let ((t, _), ms) =
+                            log.around(|| run_loader(other, &target.url, &raw, &[]))?;
+                        d.push(t);
+                        sd.extend(ms);
+                    }
                 }
             }
         }
@@ -135,6 +173,7 @@ fn main() -> AnyResult<()> {
         };
         let paired = |x: &[Duration], y: &[Duration]| median(each(x, y));
         let ab_runs = each(&a, &b);
+        let ad_runs = each(&a, &d);
         let (ab, cb, binary_b, binary_a) = (
             median(ab_runs.clone()),
             paired(&c, &b),
@@ -142,6 +181,7 @@ fn main() -> AnyResult<()> {
             paired(&a_binary, &a),
         );
         let (a, a_binary, b, c) = (median(a), median(a_binary), median(b), median(c));
+        let against_line = (!d.is_empty()).then(|| (median(d.clone()), median(ad_runs.clone())));
         let line = |name: &str, t: Duration, ratio: Option<f64>| {
             println!(
                 "{:>9}  {:<38} {:>8.3} {:>11.0} {:>7}",
@@ -160,6 +200,9 @@ fn main() -> AnyResult<()> {
             Some(binary_b),
         );
         line("(c) refresh, unchanged file", c, Some(cb));
+        if let Some((t, _)) = against_line {
+            line("(d) --against build, same file", t, None);
+        }
         let ms = |v: &[f64]| match v.is_empty() {
             true => f64::NAN,
             false => median(v.to_vec()),
@@ -174,6 +217,14 @@ fn main() -> AnyResult<()> {
             ms(&sa_binary),
             ms(&sa_binary) / ms(&sb)
         );
+        if !sd.is_empty() {
+            println!(
+                "{:>9}  server's own COPY time of (d) the --against build: {:.0} ms; (a)/(d) {:.2}",
+                "",
+                ms(&sd),
+                ms(&sa) / ms(&sd)
+            );
+        }
         println!("{:>9}  (a) {a_phases}", "");
         println!("{:>9}  (c) {c_phases}", "");
         println!(
@@ -185,6 +236,17 @@ fn main() -> AnyResult<()> {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
+        if let Some((_, ad)) = against_line {
+            println!(
+                "ratios rows={rows}: this build / --against build a/d {ad:.2} (target <= 1.0: \
+                 nothing got slower); each run's a/d: {}",
+                ad_runs
+                    .iter()
+                    .map(|r| format!("{r:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
     }
     if let Some(rows) = rss_rows {
         let raw = work.path().join(format!("raw_{rows}.csv"));
@@ -251,6 +313,8 @@ enum Phase {
     Binary,
     /// (b) psql `\copy` of the cleaned rows.
     Psql,
+    /// (d) the `--against` build of `hurricane-db` (its default format).
+    Against,
 }
 
 /// Waits (up to 30 s) until no autovacuum worker runs in the cluster: a worker
