@@ -13,9 +13,10 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use hurricane_db::export::ExportFilter;
 use hurricane_db::queries::{self, Filter, LandfallFilter, Order, StormFilter};
-use hurricane_db::{shown, MAX_DECIMAL_CHARS};
+use hurricane_db::{shown, Basin, Category, MAX_DECIMAL_CHARS};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 
 use super::{bad, ApiError};
 
@@ -133,6 +134,51 @@ impl Param for Order {
     }
 }
 
+/// The codes and names a parameter takes, as `/openapi.json` lists them (an `enum`),
+/// so that a client or a generated test knows them; the server also takes any case.
+/// From the library's [`Category`] and [`Basin`], the one place that knows them.
+fn one_of(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+}
+
+fn many(one: ObjectBuilder) -> Schema {
+    ArrayBuilder::new().items(one).into()
+}
+
+fn category_codes() -> ObjectBuilder {
+    one_of(Category::codes())
+}
+
+/// Basin names, then the ATCF prefixes (AL, EP, CP).
+fn basin_spellings() -> ObjectBuilder {
+    one_of(
+        Basin::names().chain(
+            Basin::ALL
+                .iter()
+                .flat_map(|b| b.atcf_prefixes().iter().copied()),
+        ),
+    )
+}
+
+fn categories() -> Schema {
+    many(category_codes())
+}
+
+fn basins() -> Schema {
+    many(basin_spellings())
+}
+
+fn basin() -> Schema {
+    basin_spellings().into()
+}
+
+/// The Saffir-Simpson order's codes, weakest first (TD, TS, H1..H5).
+fn scale_category() -> Schema {
+    one_of(Category::SCALE.iter().map(|c| c.code())).into()
+}
+
 fn get<T>(p: Option<One<T>>) -> Option<T> {
     p.map(|One(v)| v)
 }
@@ -160,11 +206,11 @@ pub(crate) struct SearchParams {
     time_to: Option<One<DateTime<Utc>>>,
     /// A basin name or ATCF prefix (AL, EP, CP), any case; repeat for any of several
     #[serde(default)]
-    #[param(explode = true)]
+    #[param(explode = true, schema_with = basins)]
     basin: Vec<String>,
     /// A category code (H1..H5, TS, TD, ...), any case; repeat for any of several
     #[serde(default)]
-    #[param(explode = true)]
+    #[param(explode = true, schema_with = categories)]
     cat: Vec<String>,
     /// Lowest wind speed included, knots
     #[param(value_type = Option<i16>)]
@@ -250,7 +296,7 @@ pub(crate) struct StormParams {
     year_to: Option<One<i32>>,
     /// A basin name or ATCF prefix, any case; repeat for any of several
     #[serde(default)]
-    #[param(explode = true)]
+    #[param(explode = true, schema_with = basins)]
     basin: Vec<String>,
     /// Storms whose peak wind reached this many knots
     #[param(value_type = Option<i16>)]
@@ -302,10 +348,10 @@ pub(crate) struct LandfallParams {
     #[param(value_type = Option<i32>)]
     year: Option<One<i32>>,
     /// Storms of this basin, any case
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = basin)]
     basin: Option<One<String>>,
     /// Landfalls at this category or stronger: TD, TS, H1..H5 (any case)
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = scale_category)]
     min_cat: Option<One<String>>,
 }
 
@@ -325,7 +371,7 @@ impl From<LandfallParams> for LandfallFilter {
 #[into_params(parameter_in = Query)]
 pub(crate) struct SeasonParams {
     /// One basin (case ignored); all when absent
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = basin)]
     basin: Option<One<String>>,
 }
 
@@ -369,7 +415,7 @@ pub(crate) struct ExportParams {
     #[param(value_type = Option<i32>, minimum = 1800, maximum = 2100)]
     year_to: Option<One<Year>>,
     /// North Atlantic, Eastern Pacific, or AL, EP, CP; any case
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = basin)]
     basin: Option<One<String>>,
     /// Storm name; * and ? are wildcards; case ignored
     #[param(value_type = Option<String>)]

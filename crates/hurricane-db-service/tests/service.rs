@@ -13,7 +13,7 @@ use hurricane_db::ingest::{load_path, LoadOptions};
 use hurricane_db::queries::{self, Filter, StormFilter};
 use hurricane_db::roles::{self, Role};
 use hurricane_db::schema::hurricanes;
-use hurricane_db::Db;
+use hurricane_db::{Basin, Category, Db};
 use hurricane_db_testkit::{cluster, sample_observation, TestDb};
 use serde_json::{json, Value};
 
@@ -893,6 +893,80 @@ fn openapi_documents_the_read_token() {
             );
         }
     }
+}
+
+/// `/openapi.json` lists the values the category and basin parameters take (as an
+/// `enum`, from the library's `Category` and `Basin`), so a client or a generated test
+/// knows them; and the server takes every value it lists, in its case and in lower case.
+#[test]
+fn openapi_lists_the_codes_category_and_basin_parameters_take() {
+    // HURDAT2 rows, so that every download (`/export.hurdat2` too) has what it needs.
+    let t = TestDb::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/hurdat2_sample_2005.txt");
+    load_path(&t.db, sample, &LoadOptions::new()).unwrap();
+    let server = Server::start(t.db.clone());
+    let (_, doc) = server.get("/openapi.json");
+    let categories: Vec<&str> = Category::codes().collect();
+    let scale: Vec<&str> = Category::SCALE.iter().map(|c| c.code()).collect();
+    let basins: Vec<&str> = Basin::names()
+        .chain(
+            Basin::ALL
+                .iter()
+                .flat_map(|b| b.atcf_prefixes().iter().copied()),
+        )
+        .collect();
+    assert_eq!(
+        basins,
+        ["North Atlantic", "Eastern Pacific", "AL", "EP", "CP"]
+    );
+    let (mut seen, mut statuses) = (vec![], std::collections::BTreeMap::new());
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(params) = item["get"]["parameters"].as_array() else {
+            continue;
+        };
+        for p in params {
+            let name = p["name"].as_str().unwrap();
+            let want = match name {
+                "cat" => &categories,
+                "min_cat" => &scale,
+                "basin" => &basins,
+                _ => continue,
+            };
+            let schema = &p["schema"];
+            let listed = match schema["type"].as_str() {
+                Some("array") => &schema["items"]["enum"],
+                _ => &schema["enum"],
+            };
+            let listed: Vec<&str> = listed
+                .as_array()
+                .unwrap_or_else(|| panic!("{path} {name}: no enum in {schema}"))
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(&listed, want, "{path} {name}");
+            assert_ne!(p["required"], true, "{path} {name}");
+            let url = server.url(&path.replace("{year}", "2005"));
+            for value in &listed {
+                for v in [value.to_string(), value.to_lowercase()] {
+                    let status = match server.agent.get(&url).query(name, &v).call() {
+                        Ok(r) => r.status().as_u16(),
+                        Err(ureq::Error::StatusCode(code)) => code,
+                        Err(e) => panic!("GET {path}?{name}={v}: {e}"),
+                    };
+                    // Taken: answered, not refused (a season with no storm of the
+                    // basin is a 404, not a refused value).
+                    assert!(
+                        ![400, 422].contains(&status),
+                        "GET {path}?{name}={v}: {status}"
+                    );
+                    *statuses.entry(status).or_insert(0) += 1;
+                }
+            }
+            seen.push(format!("{path} {name}: {} values", listed.len()));
+        }
+    }
+    println!("{}\nstatuses: {statuses:?}", seen.join("\n"));
+    assert!(seen.len() >= 6, "{seen:?}");
 }
 
 /// Issue 10 point 3 over HTTP: a browser that sends back the token of its write sees
