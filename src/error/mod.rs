@@ -348,9 +348,9 @@ impl Error {
         let info: &dyn DatabaseErrorInformation = info.as_ref();
         let detail = info.details().map(String::from);
         let constraint = info.constraint_name().unwrap_or("(unnamed)").to_string();
-        let primary = info.message();
+        let primary = info.message().to_string();
         if matches!(kind, DatabaseErrorKind::ClosedConnection)
-            || is_lost_connection_message(primary)
+            || is_lost_connection_message(&primary)
         {
             // libpq's own text may carry the URL: masked, and not kept as a source.
             return Error::ConnectionLost(mask_secrets(&describe(info)));
@@ -394,6 +394,13 @@ impl Error {
             },
             Class::Timeout => Error::StatementTimeout { source },
             Class::Data => Error::InvalidValue { detail, source },
+            // The crate runs only its own statements: a table, column or function of
+            // them missing means a database that was never migrated (or not to this
+            // release), not a caller's mistake.
+            Class::Schema => Error::SchemaNotCurrent(format!(
+                "{primary}: this database's schema is not the one this hurricane-db was \
+                 built for (was it migrated? run `hurricane-db migrate` as the database owner)"
+            )),
             Class::Privilege => Error::PermissionDenied {
                 message: format!("permission denied{}", paren(&detail)),
                 source: Some(source),
@@ -421,6 +428,8 @@ enum Class {
     Timeout,
     Data,
     Privilege,
+    /// 42P01, 42703, 42883: an undefined table, column or function.
+    Schema,
     Other,
 }
 
@@ -443,6 +452,7 @@ impl Class {
             _ if primary.starts_with("deadlock detected") => Class::Conflict,
             _ if is_data_exception(primary) => Class::Data,
             _ if is_permission_denied(primary) => Class::Privilege,
+            _ if is_undefined_object(primary) => Class::Schema,
             _ => Class::Other,
         }
     }
@@ -526,6 +536,16 @@ fn insufficient_resource(info: &dyn DatabaseErrorInformation) -> Option<&'static
 }
 
 /// SQLSTATE 42501 messages: "permission denied for table x", "must be owner of table x".
+/// SQLSTATE 42P01, 42703 and 42883 by their primary text: `relation "hurricanes" does
+/// not exist`, `column "status" does not exist`, `function loads_begin(...) does not
+/// exist`.
+fn is_undefined_object(message: &str) -> bool {
+    ["relation \"", "column ", "function "]
+        .iter()
+        .any(|start| message.starts_with(start))
+        && message.ends_with(" does not exist")
+}
+
 fn is_permission_denied(message: &str) -> bool {
     message.starts_with("permission denied") || message.starts_with("must be owner of")
 }

@@ -243,6 +243,50 @@ fn the_service_refuses_a_schema_that_is_not_current_in_one_line() {
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
 
+/// A database nobody migrated yet (a new private cluster, a new shared database):
+/// each command says so and what to run, in one line, instead of a bare `relation
+/// "hurricanes" does not exist`; the load writes nothing; `migrate` then makes the
+/// same load work.
+#[test]
+fn commands_on_an_unmigrated_database_say_to_migrate() {
+    let t = TestDb::empty();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/storm_sample.csv");
+    for args in [
+        vec!["load", sample],
+        vec!["query", "--limit", "1"],
+        vec!["storms"],
+        vec!["loads"],
+    ] {
+        let (out, _) = cli(&t.url, &args);
+        let err = text(&out.stderr);
+        println!(
+            "hurricane-db {}: {:?} {}",
+            args[0],
+            out.status.code(),
+            err.trim()
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("does not exist"), "{args:?}: {err}");
+        assert!(
+            err.contains("run `hurricane-db migrate`"),
+            "{args:?}: {err}"
+        );
+        let error_lines = err.lines().filter(|l| l.starts_with("error")).count();
+        assert_eq!(error_lines, 1, "{args:?}: one error line: {err}");
+    }
+    let tables: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM pg_tables WHERE schemaname = 'public')",
+    ))
+    .get_result(&mut t.connect())
+    .unwrap();
+    assert_eq!(tables, 0, "the refused load created nothing");
+    let (out, _) = cli(&t.url, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (out, _) = cli(&t.url, &["load", sample]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    println!("after migrate: {}", text(&out.stdout).trim());
+}
+
 #[test]
 fn migrate_check_needs_only_select_and_tells_current_pending_and_newer() {
     let l = logins();
