@@ -329,13 +329,13 @@ impl From<StormParams> for StormFilter {
 #[into_params(parameter_in = Query)]
 pub(crate) struct NearParams {
     /// Latitude, degrees north (-90 to 90)
-    #[param(value_type = f64)]
+    #[param(value_type = f64, minimum = -90, maximum = 90)]
     pub lat: One<f64>,
     /// Longitude, degrees east (-180 to 180)
-    #[param(value_type = f64)]
+    #[param(value_type = f64, minimum = -180, maximum = 180)]
     pub lon: One<f64>,
     /// More than 0, at most 2000
-    #[param(value_type = f64)]
+    #[param(value_type = f64, exclusive_minimum = 0, maximum = 2000)]
     pub km: One<f64>,
 }
 

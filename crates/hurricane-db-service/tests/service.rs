@@ -969,6 +969,55 @@ fn openapi_lists_the_codes_category_and_basin_parameters_take() {
     assert!(seen.len() >= 6, "{seen:?}");
 }
 
+/// `/openapi.json` gives `/storms/near` the ranges the library keeps, and the server
+/// answers each documented bound and refuses just past it.
+#[test]
+fn openapi_gives_the_near_ranges_the_server_keeps() {
+    let t = with_sample();
+    let server = Server::start(t.db.clone());
+    let (_, doc) = server.get("/openapi.json");
+    let params = doc["paths"]["/storms/near"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let base = [("lat", "25"), ("lon", "-80"), ("km", "100")];
+    for (name, low, high, low_key) in [
+        ("lat", -90.0, 90.0, "minimum"),
+        ("lon", -180.0, 180.0, "minimum"),
+        ("km", 0.0, 2000.0, "exclusiveMinimum"),
+    ] {
+        let schema = &params.iter().find(|p| p["name"] == name).unwrap()["schema"];
+        assert_eq!(schema[low_key].as_f64(), Some(low), "{name}: {schema}");
+        assert_eq!(schema["maximum"].as_f64(), Some(high), "{name}: {schema}");
+        let exclusive = low_key == "exclusiveMinimum";
+        // The low bound itself is taken unless it is exclusive (km = 0 is refused).
+        for (value, taken) in [
+            (low, !exclusive),
+            (low + 0.5, true),
+            (high, true),
+            (low - 0.5, false),
+            (high + 0.5, false),
+        ] {
+            let value = value.to_string();
+            let query: Vec<(&str, &str)> = base
+                .iter()
+                .map(|&(k, v)| {
+                    if k == name {
+                        (k, value.as_str())
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect();
+            let (status, body) = server.get_with("/storms/near", &query);
+            println!("near {name}={value}: {status}");
+            assert_eq!(status == 200, taken, "{name}={value}: {status} {body}");
+            if !taken {
+                assert_eq!(status, 422, "{name}={value}: {body}");
+            }
+        }
+    }
+}
+
 /// Issue 10 point 3 over HTTP: a browser that sends back the token of its write sees
 /// that write, also when reads go to standbys; without it, reads right after a write
 /// sometimes show the old value.
