@@ -190,6 +190,32 @@ pub fn list_loads(conn: &mut PgConnection) -> Result<Vec<Load>> {
         .load(conn)?)
 }
 
+/// The edit ids the selected loads' edits lie in, `(after, upto]`, from `loads`
+/// (migration 000013). Unbounded where a bound is not recorded: a load still running,
+/// or recorded before that migration without any edit (none of its own to find).
+fn edit_ids(conn: &mut PgConnection, selection: LoadSelection) -> Result<(i64, i64)> {
+    use crate::schema::loads;
+    use diesel::dsl::max;
+    let bounds = match selection {
+        LoadSelection::Only(n) => loads::table
+            .filter(loads::id.eq(n))
+            .select((loads::edits_after, loads::edits_upto))
+            .first::<(Option<i64>, Option<i64>)>(conn)
+            .optional()?
+            .unwrap_or_default(),
+        // Later loads began after N committed: their edits come after N's last one
+        // (after the last recorded range up to N, for loads that made none).
+        LoadSelection::Since(n) => (
+            loads::table
+                .filter(loads::id.le(n))
+                .select(max(loads::edits_upto))
+                .first::<Option<i64>>(conn)?,
+            None,
+        ),
+    };
+    Ok((bounds.0.unwrap_or(0), bounds.1.unwrap_or(i64::MAX)))
+}
+
 /// Which loads [`storm_changes`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadSelection {
@@ -339,6 +365,10 @@ pub fn storm_changes(
             edits::new_row,
         ))
         .order(edits::id.asc());
+    // The loads' edit-id ranges (migration 000013) let the primary key find their
+    // edits; load_id then keeps exactly theirs.
+    let (after, upto) = edit_ids(conn, selection)?;
+    let query = query.filter(edits::id.gt(after)).filter(edits::id.le(upto));
     let rows: Vec<Row> = match selection {
         LoadSelection::Only(n) => query.filter(edits::load_id.eq(n)).load(conn)?,
         LoadSelection::Since(n) => query.filter(edits::load_id.gt(n)).load(conn)?,

@@ -99,6 +99,8 @@ diesel::table! {
         storms_revised -> Nullable<Int8>,
         storms_unchanged -> Nullable<Int8>,
         storms_not_in_file -> Nullable<Int8>,
+        edits_after -> Nullable<Int8>,
+        edits_upto -> Nullable<Int8>,
     }
 }
 

@@ -228,10 +228,14 @@ fn error_chains_print_each_text_once() {
         .unwrap_err(),
         t.db.read(|c| Ok::<_, Error>(diesel::sql_query("SELECT 'x'::int").execute(c)?))
             .unwrap_err(),
+        // A schema the crate does not know (SchemaNotCurrent, with the server's error).
         t.db.read(|c| {
             Ok::<_, Error>(diesel::sql_query("SELECT no_such_column FROM hurricanes").execute(c)?)
         })
         .unwrap_err(),
+        // Any other server error (Database).
+        t.db.read(|c| Ok::<_, Error>(diesel::sql_query("SELECT FROM WHERE").execute(c)?))
+            .unwrap_err(),
         t.db.reassign_observations("setup", 1, 99).unwrap_err(),
         hurricane_db::ingest::load_path(
             &t.db,

@@ -53,11 +53,14 @@ impl Db {
     pub fn check_schema(&self) -> Result<()> {
         match self.migration_status()? {
             MigrationStatus::Current => Ok(()),
-            status => Err(Error::SchemaNotCurrent(format!(
-                "schema of {} is not current ({status}): run `hurricane-db migrate` as the \
-                 database owner",
-                self.server
-            ))),
+            status => Err(Error::SchemaNotCurrent {
+                message: format!(
+                    "schema of {} is not current ({status}): run `hurricane-db migrate` as \
+                     the database owner",
+                    self.server
+                ),
+                source: None,
+            }),
         }
     }
 
@@ -148,12 +151,15 @@ fn status(conn: &mut PgConnection) -> Result<MigrationStatus> {
             // Granted by migration 000005: a login that cannot read the table is on a
             // database older than that.
             Err(Error::PermissionDenied { .. }) => {
-                return Err(Error::SchemaNotCurrent(format!(
-                    "{} may not read __diesel_schema_migrations: the database predates \
-                     migration 2026-11-27-000005; run `hurricane-db migrate` as the \
-                     database owner",
-                    current_user(conn).unwrap_or_else(|| "this login".into())
-                )))
+                return Err(Error::SchemaNotCurrent {
+                    message: format!(
+                        "{} may not read __diesel_schema_migrations: the database predates \
+                         migration 2026-11-27-000005; run `hurricane-db migrate` as the \
+                         database owner",
+                        current_user(conn).unwrap_or_else(|| "this login".into())
+                    ),
+                    source: None,
+                })
             }
             Err(e) => return Err(e),
         }

@@ -228,8 +228,15 @@ pub enum Error {
     CommitOutcomeUnknown(String),
 
     /// The database schema is not the one this crate was built for.
-    #[error("{0}")]
-    SchemaNotCurrent(String),
+    #[error("{message}")]
+    SchemaNotCurrent {
+        /// What differs, and who must migrate.
+        message: String,
+        /// The server's error, when a statement met a table, column or function the
+        /// database lacks (a database never migrated, or not to this release).
+        #[source]
+        source: Option<Box<DbError>>,
+    },
 
     /// Applying, reverting or listing a migration failed.
     #[error("migration failed")]
@@ -348,9 +355,9 @@ impl Error {
         let info: &dyn DatabaseErrorInformation = info.as_ref();
         let detail = info.details().map(String::from);
         let constraint = info.constraint_name().unwrap_or("(unnamed)").to_string();
-        let primary = info.message().to_string();
+        let primary = info.message();
         if matches!(kind, DatabaseErrorKind::ClosedConnection)
-            || is_lost_connection_message(&primary)
+            || is_lost_connection_message(primary)
         {
             // libpq's own text may carry the URL: masked, and not kept as a source.
             return Error::ConnectionLost(mask_secrets(&describe(info)));
@@ -397,10 +404,12 @@ impl Error {
             // The crate runs only its own statements: a table, column or function of
             // them missing means a database that was never migrated (or not to this
             // release), not a caller's mistake.
-            Class::Schema => Error::SchemaNotCurrent(format!(
-                "{primary}: this database's schema is not the one this hurricane-db was \
-                 built for (was it migrated? run `hurricane-db migrate` as the database owner)"
-            )),
+            Class::Schema => Error::SchemaNotCurrent {
+                message: "this database's schema is not the one this hurricane-db was built \
+                          for (was it migrated? run `hurricane-db migrate` as the database owner)"
+                    .into(),
+                source: Some(source),
+            },
             Class::Privilege => Error::PermissionDenied {
                 message: format!("permission denied{}", paren(&detail)),
                 source: Some(source),

@@ -280,10 +280,12 @@ fn run(cli: Cli) -> Result<()> {
                     started.elapsed().as_secs_f64()
                 );
                 if status != MigrationStatus::Current {
-                    return Err(Error::SchemaNotCurrent(
-                        "schema not current: run `hurricane-db migrate` as the database owner"
+                    return Err(Error::SchemaNotCurrent {
+                        message: "schema not current: run `hurricane-db migrate` as the \
+                                  database owner"
                             .into(),
-                    ));
+                        source: None,
+                    });
                 }
             } else if revert {
                 let reverted = if all {

@@ -234,6 +234,65 @@ fn a_fabricated_next_release_is_reported_storm_by_storm_and_field_by_field() {
         "wind_kts"
     );
     assert_eq!(json["storms"][2]["change"], "added");
+
+    // Each load's edits lie in the id range it recorded (migration 000013), which
+    // `changes` reads by primary key: (edits_after, edits_upto], nothing of it outside.
+    // Per load: id, edits_after, edits_upto, and its edits' first and last id.
+    type Range = (i64, Option<i64>, Option<i64>, Option<(i64, i64)>);
+    let ranges = |t: &TestDb| -> Vec<Range> {
+        let mut conn = t.connect();
+        let loads: Vec<(i64, Option<i64>, Option<i64>)> = hurricane_db::schema::loads::table
+            .order(hurricane_db::schema::loads::id)
+            .select((
+                hurricane_db::schema::loads::id,
+                hurricane_db::schema::loads::edits_after,
+                hurricane_db::schema::loads::edits_upto,
+            ))
+            .load(&mut conn)
+            .unwrap();
+        let edits: Vec<(Option<i64>, i64)> = edits::table
+            .select((edits::load_id, edits::id))
+            .load(&mut conn)
+            .unwrap();
+        loads
+            .into_iter()
+            .map(|(id, after, upto)| {
+                let ids = edits.iter().filter(|e| e.0 == Some(id)).map(|e| e.1);
+                let span = ids.clone().min().zip(ids.max());
+                (id, after, upto, span)
+            })
+            .collect()
+    };
+    let recorded = ranges(&t);
+    println!("loads (id, edits_after, edits_upto, their edits' first and last id): {recorded:?}");
+    for (id, after, upto, span) in &recorded {
+        let (after, upto) = (after.expect("recorded"), upto.expect("recorded"));
+        if let Some((first, last)) = span {
+            assert!(after < *first && *last <= upto, "load {id}: {recorded:?}");
+        }
+    }
+    assert_eq!(recorded[2].3, None, "load 3 made no edit");
+
+    // Loads recorded before migration 000013 get the range of their edits when it
+    // runs; `changes` reads the same then.
+    let since_1 = ok(&t, &["changes", "--since-load", "1"]);
+    let newest = t.db.revert_last_migration().unwrap();
+    assert!(newest.ends_with("000013"), "{newest}");
+    t.db.run_pending_migrations().unwrap();
+    let backfilled = ranges(&t);
+    println!("after the migration ran on them: {backfilled:?}");
+    for (i, (id, after, upto, span)) in backfilled.iter().enumerate() {
+        match span {
+            Some((first, last)) => {
+                assert_eq!((*after, *upto), (Some(first - 1), Some(*last)), "load {id}")
+            }
+            None => assert_eq!((*after, *upto), (None, None), "load {id}"),
+        }
+        assert_eq!(span, &recorded[i].3);
+    }
+    assert_eq!(ok(&t, &["changes", "--since-load", "1"]), since_1);
+    assert_eq!(ok(&t, &["changes", "--load", "2"]), changes);
+    assert_eq!(ok(&t, &["changes", "--load", "3"]), none);
 }
 
 /// A release that lacks stored observations and storms: they are reported as not in
