@@ -460,6 +460,13 @@ impl Basin {
     pub fn names() -> impl Iterator<Item = &'static str> {
         Basin::ALL.into_iter().map(Basin::name)
     }
+
+    /// Every ATCF prefix, in [`Basin::ALL`] order (`AL`, `EP`, `CP`).
+    pub fn prefixes() -> impl Iterator<Item = &'static str> {
+        Basin::ALL
+            .into_iter()
+            .flat_map(|b| b.atcf_prefixes().iter().copied())
+    }
 }
 
 impl fmt::Display for Basin {
@@ -497,10 +504,7 @@ pub(crate) fn category_expected(text: &str) -> String {
 
 pub(crate) fn basin_expected(text: &str) -> String {
     let names: Vec<&str> = Basin::names().collect();
-    let prefixes: Vec<&str> = Basin::ALL
-        .iter()
-        .flat_map(|b| b.atcf_prefixes().iter().copied())
-        .collect();
+    let prefixes: Vec<&str> = Basin::prefixes().collect();
     format!(
         "basin \"{}\": expected {}, or {} (any case)",
         shown(text),

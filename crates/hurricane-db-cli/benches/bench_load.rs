@@ -230,21 +230,13 @@ fn main() -> AnyResult<()> {
         println!(
             "ratios rows={rows}: a/b {ab:.2} (target <= 1.0), c/b {cb:.2} (target <= 2.0), \
              binary/text {binary_a:.2}; each run's a/b: {}",
-            ab_runs
-                .iter()
-                .map(|r| format!("{r:.2}"))
-                .collect::<Vec<_>>()
-                .join(" ")
+            listed(&ab_runs)
         );
         if let Some((_, ad)) = against_line {
             println!(
                 "ratios rows={rows}: this build / --against build a/d {ad:.2} (target <= 1.0: \
                  nothing got slower); each run's a/d: {}",
-                ad_runs
-                    .iter()
-                    .map(|r| format!("{r:.2}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                listed(&ad_runs)
             );
         }
     }
@@ -341,6 +333,15 @@ fn quiesce() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Each run's ratio, as printed: `0.97 0.99 1.02`.
+fn listed(ratios: &[f64]) -> String {
+    ratios
+        .iter()
+        .map(|r| format!("{r:.2}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn ratio(x: Duration, base: Duration) -> f64 {

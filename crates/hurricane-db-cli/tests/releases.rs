@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
 use hurricane_db::audit::{LoadSelection, StormChange};
-use hurricane_db::schema::edits;
+use hurricane_db::schema::{edits, loads};
 use hurricane_db_testkit::{data, TestDb};
 
 mod common;
@@ -241,13 +241,9 @@ fn a_fabricated_next_release_is_reported_storm_by_storm_and_field_by_field() {
     type Range = (i64, Option<i64>, Option<i64>, Option<(i64, i64)>);
     let ranges = |t: &TestDb| -> Vec<Range> {
         let mut conn = t.connect();
-        let loads: Vec<(i64, Option<i64>, Option<i64>)> = hurricane_db::schema::loads::table
-            .order(hurricane_db::schema::loads::id)
-            .select((
-                hurricane_db::schema::loads::id,
-                hurricane_db::schema::loads::edits_after,
-                hurricane_db::schema::loads::edits_upto,
-            ))
+        let loads: Vec<(i64, Option<i64>, Option<i64>)> = loads::table
+            .order(loads::id)
+            .select((loads::id, loads::edits_after, loads::edits_upto))
             .load(&mut conn)
             .unwrap();
         let edits: Vec<(Option<i64>, i64)> = edits::table

@@ -147,23 +147,13 @@ fn many(one: ObjectBuilder) -> Schema {
     ArrayBuilder::new().items(one).into()
 }
 
-fn category_codes() -> ObjectBuilder {
-    one_of(Category::codes())
-}
-
 /// Basin names, then the ATCF prefixes (AL, EP, CP).
 fn basin_spellings() -> ObjectBuilder {
-    one_of(
-        Basin::names().chain(
-            Basin::ALL
-                .iter()
-                .flat_map(|b| b.atcf_prefixes().iter().copied()),
-        ),
-    )
+    one_of(Basin::names().chain(Basin::prefixes()))
 }
 
 fn categories() -> Schema {
-    many(category_codes())
+    many(one_of(Category::codes()))
 }
 
 fn basins() -> Schema {

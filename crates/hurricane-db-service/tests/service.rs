@@ -134,6 +134,14 @@ fn error(body: &Value) -> &str {
         .unwrap_or_else(|| panic!("no error in {body}"))
 }
 
+/// The 2005 HURDAT2 sample: rows with every HURDAT2 field (landfalls, `/export.hurdat2`).
+fn with_hurdat2_sample() -> TestDb {
+    let t = TestDb::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/hurdat2_sample_2005.txt");
+    load_path(&t.db, sample, &LoadOptions::new()).unwrap();
+    t
+}
+
 fn with_sample() -> TestDb {
     let t = TestDb::new();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/storm_sample.csv");
@@ -901,20 +909,12 @@ fn openapi_documents_the_read_token() {
 #[test]
 fn openapi_lists_the_codes_category_and_basin_parameters_take() {
     // HURDAT2 rows, so that every download (`/export.hurdat2` too) has what it needs.
-    let t = TestDb::new();
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/hurdat2_sample_2005.txt");
-    load_path(&t.db, sample, &LoadOptions::new()).unwrap();
+    let t = with_hurdat2_sample();
     let server = Server::start(t.db.clone());
     let (_, doc) = server.get("/openapi.json");
     let categories: Vec<&str> = Category::codes().collect();
     let scale: Vec<&str> = Category::SCALE.iter().map(|c| c.code()).collect();
-    let basins: Vec<&str> = Basin::names()
-        .chain(
-            Basin::ALL
-                .iter()
-                .flat_map(|b| b.atcf_prefixes().iter().copied()),
-        )
-        .collect();
+    let basins: Vec<&str> = Basin::names().chain(Basin::prefixes()).collect();
     assert_eq!(
         basins,
         ["North Atlantic", "Eastern Pacific", "AL", "EP", "CP"]
@@ -1273,9 +1273,7 @@ fn the_storm_browser_and_its_pictures_come_from_the_service() {
 /// the same forgiving filters, and refuses an unknown category with 422.
 #[test]
 fn landfalls_match_the_library() {
-    let t = TestDb::new();
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/hurdat2_sample_2005.txt");
-    load_path(&t.db, sample, &LoadOptions::new()).unwrap();
+    let t = with_hurdat2_sample();
     let server = Server::start(t.db.clone());
     let (status, body) = server.get_with(
         "/landfalls",
